@@ -1,0 +1,31 @@
+"""Shared fixtures: every test runs with its own config/data/cache dirs, never the user's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+#: The real converted default model is expensive to make (≈40 s); tests share one cache across the run.
+SHARED_CACHE = Path(
+    os.environ.get("GPTBENCH_TEST_CACHE", Path(__file__).resolve().parent.parent / ".venv" / "test-cache")
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point config and data at a fresh folder; keep the model cache shared across tests."""
+    monkeypatch.setenv("GPTBENCH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("GPTBENCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GPTBENCH_CACHE_DIR", str(SHARED_CACHE))
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "GPTBENCH_BACKEND",
+        "GPTBENCH_MODEL",
+        "GPTBENCH_CONFIG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path

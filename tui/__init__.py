@@ -1,0 +1,1 @@
+"""The Textual app, its panes and the command line."""
