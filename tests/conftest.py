@@ -29,3 +29,18 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init 2-layer GPT-2 (real 50,257-token BPE, 256 positions) saved as an HF folder; built once."""
+    import torch
+    from gptbench.core.hf_tokenizer import gpt2_tokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    torch.manual_seed(1234)
+    config = GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=50257, n_positions=256)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    gpt2_tokenizer().save_pretrained(folder)
+    return folder
