@@ -12,6 +12,8 @@ run: $(STAMP)
 	$(BIN)/gptbench $(ARGS)
 
 test: $(STAMP)
+	@command -v tmux >/dev/null || { echo "installing tmux (the end-to-end terminal test drives the app in it)"; \
+	  apt-get update -qq && apt-get install -y -qq tmux; }
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
