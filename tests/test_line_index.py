@@ -113,3 +113,23 @@ def test_missing_file_and_folder_are_input_errors(tmp_path: Path) -> None:
         LineIndex(tmp_path / "missing.jsonl")
     with pytest.raises(InputError, match="folder"):
         LineIndex(tmp_path)
+
+
+def test_find_lines_one_hit_per_line_case_insensitive(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'{"a": "Paris paris"}\n{"a": "Rome"}\r\n{"a": "PARIS"}\n{"a": "x"}')
+    with LineIndex(path) as index:
+        index.build()
+        assert index.find_lines(b"paris") == [0, 2]
+        assert index.find_lines(b"paris", ignore_case=False) == [0]
+        assert index.find_lines(b'"x"') == [3]
+        assert index.find_lines(b"nowhere") == []
+        assert [index.line_at(o) for o in (0, 20, 21, 35, 36)] == [0, 0, 1, 1, 2]
+
+
+def test_find_lines_only_searches_the_indexed_part(tmp_path: Path) -> None:
+    path = tmp_path / "s.txt"
+    path.write_bytes(b"hit\nmiss\nhit\nhit\n")
+    with LineIndex(path) as index:
+        index.step(10)  # lines 0-1 complete, line 2 being scanned
+        assert index.find_lines(b"hit") == [0]

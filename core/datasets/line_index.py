@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 import threading
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
 
@@ -121,6 +123,30 @@ class LineIndex:
         """Length in bytes of line `number`, without its line ending."""
         start, end = self.span(number)
         return end - start
+
+    def line_at(self, offset: int) -> int:
+        """The 0-based number of the line holding byte `offset` (which must be in the indexed part)."""
+        return bisect_right(self._starts, offset) - 1
+
+    def find_lines(
+        self, needle: bytes, *, ignore_case: bool = True, cancel: threading.Event | None = None
+    ) -> list[int]:
+        """Numbers of the indexed lines containing `needle`, found by one regex scan of the mapping (fast in C)."""
+        if self._mm is None or not needle:
+            return []
+        pattern = re.compile(re.escape(needle), re.IGNORECASE if ignore_case else 0)
+        found: list[int] = []
+        count, pos = len(self), 0
+        limit = self._starts[count] if count < len(self._starts) else self.size
+        while (match := pattern.search(self._mm, pos, limit)) is not None:
+            if cancel is not None and cancel.is_set():
+                break
+            number = self.line_at(match.start())
+            found.append(number)
+            if number + 1 >= count:
+                break
+            pos = self._starts[number + 1]  # one hit per line is enough
+        return found
 
     def close(self) -> None:
         """Release the mapping; `line` must not be called afterwards."""
