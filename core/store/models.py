@@ -1,0 +1,133 @@
+"""What the store hands out: a chat Session and the StoredMessage nodes of its message tree."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ..chat import Message
+from ..params import GenerationParams
+
+Mode = Literal["chat", "completion"]
+Status = Literal["complete", "stopped", "error", "streaming"]
+MODES: tuple[str, ...] = ("chat", "completion")
+#: Final states of a reply (anything but "streaming").
+FINAL_STATUSES: tuple[str, ...] = ("complete", "stopped", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One conversation and the settings its next reply is made with."""
+
+    id: int
+    title: str
+    system_prompt: str
+    backend: str
+    model: str | None
+    params: GenerationParams
+    mode: Mode
+    #: The last message of the active branch (None while empty); `Store.path` walks up from it.
+    current_leaf_id: int | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Session:
+        return cls(
+            id=row["id"],
+            title=row["title"],
+            system_prompt=row["system_prompt"],
+            backend=row["backend"],
+            model=row["model"],
+            params=GenerationParams.from_dict(json.loads(row["params"])),
+            mode=row["mode"],
+            current_leaf_id=row["current_leaf_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A node of a session's message tree: a user prompt or one reply, with how it was made."""
+
+    id: int
+    session_id: int
+    #: The message this one answers or follows (None for the first turn); siblings share a parent.
+    parent_id: int | None
+    role: str
+    content: str
+    status: Status
+    #: Which of the n>1 alternatives of one request this is (0 otherwise).
+    choice_index: int
+    backend: str | None
+    model: str | None
+    params: GenerationParams | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str | None
+    time_to_first_token: float | None
+    elapsed: float | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredMessage:
+        params = row["params"]
+        return cls(
+            id=row["id"],
+            session_id=row["session_id"],
+            parent_id=row["parent_id"],
+            role=row["role"],
+            content=row["content"],
+            status=row["status"],
+            choice_index=row["choice_index"],
+            backend=row["backend"],
+            model=row["model"],
+            params=GenerationParams.from_dict(json.loads(params)) if params is not None else None,
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            finish_reason=row["finish_reason"],
+            time_to_first_token=row["time_to_first_token"],
+            elapsed=row["elapsed"],
+            error=row["error"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def to_message(self) -> Message:
+        return Message(self.role, self.content)  # type: ignore[arg-type]
+
+
+def conversation(
+    session: Session, path: Sequence[StoredMessage], *, complete_only: bool = False
+) -> list[Message]:
+    """The messages to send to a model (or to train on) for the branch `path`, system prompt first.
+
+    A turn whose reply failed (status "error", or empty) is left out with its prompt, so resending after an
+    error does not show the model the failed prompt twice; a stopped partial reply stays (the user saw it).
+    With `complete_only` (fine-tuning export) only turns whose reply completed are kept, and the result ends
+    with a reply.
+    """
+    out: list[Message] = []
+    if session.system_prompt.strip():
+        out.append(Message("system", session.system_prompt))
+    pending: list[Message] = []  # prompts waiting for their reply
+    for message in path:
+        if message.role != "assistant":
+            pending.append(message.to_message())
+            continue
+        usable = message.status == "complete" or (
+            not complete_only and message.status == "stopped" and message.content
+        )
+        if usable:
+            out.extend(pending)
+            out.append(message.to_message())
+        pending = []
+    if not complete_only:
+        out.extend(pending)
+    return out
