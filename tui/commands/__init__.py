@@ -1,5 +1,5 @@
 """One module per subcommand, each with `register(subparsers)`; kept import-light."""
 
-from . import chat, config, models
+from . import chat, config, models, serve
 
-COMMANDS = (chat, models, config)
+COMMANDS = (chat, models, serve, config)
