@@ -41,14 +41,13 @@ prompt without changing the active branch.
 """
 
 from .aio import AsyncStore, ReplyRecorder, Store
-from .db import MIGRATIONS, SCHEMA_VERSION, StoreError, default_path
+from .db import MIGRATIONS, StoreError, default_path
 from .models import Session, StoredMessage, conversation
 from .sessions import KEEP
 
 __all__ = [
     "KEEP",
     "MIGRATIONS",
-    "SCHEMA_VERSION",
     "AsyncStore",
     "ReplyRecorder",
     "Session",

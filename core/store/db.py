@@ -66,7 +66,6 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-SCHEMA_VERSION = len(MIGRATIONS)
 _HEADER = b"SQLite format 3\x00"
 
 
@@ -78,8 +77,8 @@ def _untouched(path: Path, why: str, advice: str) -> StoreError:
     return StoreError(f"{path}: {why}; the file was left untouched — {advice}")
 
 
-def probe(path: Path) -> int:
-    """The schema version of an existing file, read without writing a byte; StoreError if we must not use it."""
+def probe(path: Path) -> None:
+    """Check an existing file without writing a byte to it: StoreError unless it is a database we can use."""
     move_aside = f"move it aside (e.g. rename it to {path.name}.bak) and gptbench starts a fresh one"
     try:
         with path.open("rb") as f:
@@ -87,9 +86,11 @@ def probe(path: Path) -> int:
     except OSError as exc:
         raise _untouched(path, f"cannot read the database ({exc.strerror or exc})", move_aside) from None
     if not header:
-        return 0  # an empty file is a new database (SQLite itself treats it so)
+        return  # an empty file is a new database (SQLite itself treats it so)
     if header != _HEADER:
         raise _untouched(path, "not an SQLite database (corrupt or another kind of file)", move_aside)
+    side_files = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    existed = [p.exists() for p in side_files]
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -100,15 +101,23 @@ def probe(path: Path) -> int:
             conn.close()
     except sqlite3.Error as exc:
         raise _untouched(path, f"unreadable database ({exc})", move_aside) from None
+    finally:
+        # Reading a WAL-mode file makes SQLite create an empty -wal and its index: take back what we made.
+        if not any(existed) and side_files[0].exists() and side_files[0].stat().st_size == 0:
+            for side in side_files:
+                side.unlink(missing_ok=True)
     if app_id != APPLICATION_ID and (app_id != 0 or version != 0 or tables):
         raise _untouched(path, "an SQLite database that gptbench did not create", move_aside)
-    if version > SCHEMA_VERSION:
-        raise _untouched(
-            path,
-            f"written by a newer gptbench (schema version {version}; this version knows up to {SCHEMA_VERSION})",
-            "upgrade gptbench, or set GPTBENCH_DATA_DIR to use another folder",
-        )
-    return version
+    if version > len(MIGRATIONS):
+        raise _newer(path, version)
+
+
+def _newer(path: Path, version: int) -> StoreError:
+    return _untouched(
+        path,
+        f"written by a newer gptbench (schema version {version}; this version knows up to {len(MIGRATIONS)})",
+        "upgrade gptbench, or set GPTBENCH_DATA_DIR to use another folder",
+    )
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -117,7 +126,8 @@ def connect(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"{path.parent}: cannot create the data folder ({exc.strerror or exc})") from None
-    version = probe(path) if path.exists() else 0
+    if path.exists():
+        probe(path)
     try:
         # Autocommit mode: transactions are explicit (`transaction()`), so a migration is all-or-nothing.
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
@@ -125,18 +135,25 @@ def connect(path: Path) -> sqlite3.Connection:
         raise StoreError(f"{path}: cannot open the database ({exc})") from None
     try:
         conn.row_factory = sqlite3.Row
+        # Checked again before anything is written: this connection also sees a crashed run's WAL.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise _newer(path, version)
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL is durable against a killed process in WAL mode (only a power cut can lose the last commits).
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.create_function("casefold", 1, _casefold, deterministic=True)
-        for number in range(version, SCHEMA_VERSION):
+        for number in range(version, len(MIGRATIONS)):
             _migrate(conn, number + 1)
         with transaction(conn):
             conn.execute(
                 "UPDATE messages SET status = 'stopped', error = 'interrupted: gptbench stopped during the reply'"
                 " WHERE status = 'streaming'"
             )
+    except StoreError:
+        conn.close()
+        raise
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"{path}: cannot use the database ({exc})") from None
