@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 from ..chat import Message
 from ..params import GenerationParams
@@ -36,18 +36,7 @@ class Session:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Session:
-        return cls(
-            id=row["id"],
-            title=row["title"],
-            system_prompt=row["system_prompt"],
-            backend=row["backend"],
-            model=row["model"],
-            params=GenerationParams.from_dict(json.loads(row["params"])),
-            mode=row["mode"],
-            current_leaf_id=row["current_leaf_id"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        return cls(**_columns(cls, row, params=_params(row["params"])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,30 +66,19 @@ class StoredMessage:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredMessage:
-        params = row["params"]
-        return cls(
-            id=row["id"],
-            session_id=row["session_id"],
-            parent_id=row["parent_id"],
-            role=row["role"],
-            content=row["content"],
-            status=row["status"],
-            choice_index=row["choice_index"],
-            backend=row["backend"],
-            model=row["model"],
-            params=GenerationParams.from_dict(json.loads(params)) if params is not None else None,
-            prompt_tokens=row["prompt_tokens"],
-            completion_tokens=row["completion_tokens"],
-            finish_reason=row["finish_reason"],
-            time_to_first_token=row["time_to_first_token"],
-            elapsed=row["elapsed"],
-            error=row["error"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        return cls(**_columns(cls, row, params=_params(row["params"])))
 
     def to_message(self) -> Message:
         return Message(self.role, self.content)  # type: ignore[arg-type]
+
+
+def _columns(cls: type, row: sqlite3.Row, **decoded: Any) -> dict[str, Any]:
+    """The row's columns named like the dataclass fields, with the JSON ones already decoded."""
+    return {f.name: decoded[f.name] if f.name in decoded else row[f.name] for f in fields(cls)}
+
+
+def _params(text: str | None) -> GenerationParams | None:
+    return GenerationParams.from_dict(json.loads(text)) if text is not None else None
 
 
 def conversation(
