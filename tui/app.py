@@ -1,0 +1,285 @@
+"""The workbench app: one screen of panes (tabs), a status line, the footer, the command palette.
+
+Kept light on purpose: this module and the Chat pane import only Textual and the light parts of the core, so
+the first frame comes as fast as a bare Textual app's. The local model is loaded in a worker after `on_ready`,
+with its progress in the status line. Worker failures go through `report_error`: one notification, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gptbench import themes
+from gptbench.core.backends.base import Backend
+from gptbench.core.backends.pool import BackendPool
+from gptbench.core.config import Settings, load_settings
+from gptbench.core.errors import GptbenchError
+from gptbench.themes.palettes import DEFAULT_THEME, THEME_NAMES, THEMES
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from .errors import one_line
+from .panes.registry import PANES
+from .state import load_state, save_state
+
+T = TypeVar("T")
+#: When set, the app writes time.time() of its first `on_ready` to this file (bench/bench_first_frame.py).
+BENCH_READY_ENV = "GPTBENCH_BENCH_READY"
+
+
+def describe_backend(backend: Backend) -> tuple[str, str]:
+    """(where it runs, load state) for the status line."""
+    if backend.kind == "local":
+        loaded = getattr(backend, "loaded", False)
+        device = getattr(backend, "device", None) if loaded else None
+        dtype = getattr(backend, "dtype", None) if loaded else None
+        where = " ".join(str(x) for x in (device, dtype) if x) or "device: auto"
+        return where, "ready" if loaded else "not loaded"
+    base_url = getattr(backend, "base_url", None)
+    return (str(base_url) if base_url else "api.openai.com"), "remote"
+
+
+class StatusLine(Static):
+    """backend · model · device · load state, at the top of the screen."""
+
+    DEFAULT_CSS = """
+    StatusLine { dock: top; height: 1; padding: 0 1; background: $panel; color: $text; }
+    """
+
+
+class WorkbenchCommands(Provider):
+    """Palette entries for panes, themes, chat sessions and models."""
+
+    def _commands(self) -> Iterator[tuple[str, Callable[[], Any], str]]:
+        app = self.app
+        assert isinstance(app, GptBenchApp)
+        for spec in PANES:
+            keys = spec.keys.replace(",", " / ")
+            yield (
+                f"Pane: {spec.title}",
+                partial(app.action_show_pane, spec.id),
+                f"show the {spec.title} pane ({keys})",
+            )
+        for name in app.theme_names():
+            yield f"Theme: {name}", partial(setattr, app, "theme", name), "switch theme (remembered)"
+        chat = app.chat_pane
+        if chat is not None:
+            yield from chat.palette_commands()
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
+
+
+class GptBenchApp(App):
+    TITLE = "gptbench"
+    CSS_PATH = str(Path(themes.__file__).with_name("app.tcss"))
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+    BINDINGS = [
+        *(Binding(s.keys, f"show_pane('{s.id}')", s.title, id=s.binding_id, show=False) for s in PANES),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(
+        self, settings: Settings | None = None, store: Any = None, pool: BackendPool | None = None
+    ) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else load_settings()
+        self.pool = pool if pool is not None else BackendPool(self.settings)
+        #: The chat store (gptbench.core.store); opened in on_mount when not given. None if it cannot be used.
+        self.store = store
+        #: Why the store could not be opened (shown by the Chat pane), else None.
+        self.store_error: str | None = None
+        self._loads: dict[int, Any] = {}
+        self._store_lock = asyncio.Lock()
+        self._load_text = ""
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = self._initial_theme()
+        self.set_keymap(self.settings.keymap)
+
+    # ---- themes -------------------------------------------------------------------------------------
+    def _initial_theme(self) -> str:
+        """Remembered choice, then the config's `theme`, then gptbench-dark."""
+        for name in (load_state().get("theme"), self.settings.theme):
+            if isinstance(name, str) and name in self.available_themes:
+                return name
+        return DEFAULT_THEME
+
+    def theme_names(self) -> list[str]:
+        rest = sorted(n for n in self.available_themes if n not in THEME_NAMES)
+        return [*THEME_NAMES, *rest]
+
+    def _remember_theme(self, theme: Any) -> None:
+        save_state(theme=theme.name)
+
+    # ---- layout -------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with TabbedContent(id="panes", initial=PANES[0].id):
+            for i, spec in enumerate(PANES):
+                with TabPane(f"{spec.title} F{i + 1}", id=spec.id):
+                    if i == 0:
+                        yield spec.factory()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.refresh_status()
+
+    async def get_store(self) -> Any:
+        """The session store, opened on first use; None (and `store_error` set, shown once) if unusable."""
+        async with self._store_lock:
+            if self.store is None and self.store_error is None:
+                from gptbench.core.store import AsyncStore
+
+                try:
+                    self.store = await AsyncStore.open()
+                except GptbenchError as exc:
+                    self.store_error = str(exc)
+                    self.notify(self.store_error, severity="error", timeout=30)
+            return self.store
+
+    def on_ready(self) -> None:
+        bench = os.environ.get(BENCH_READY_ENV)
+        if bench:
+            Path(bench).write_text(repr(time.time()))
+            self.exit()
+            return
+        self.ensure_loaded(self.backend)
+
+    # ---- panes --------------------------------------------------------------------------------------
+    @property
+    def chat_pane(self) -> Any:
+        from .panes.chat import ChatPane
+
+        found = self.query(ChatPane)
+        return found.first() if found else None
+
+    def action_show_pane(self, pane_id: str) -> None:
+        tabs = self.query_one("#panes", TabbedContent)
+        tabs.active = pane_id
+        self._populate(pane_id)
+        self.call_after_refresh(self._focus_pane, pane_id)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._populate(event.pane.id or "")
+        self.refresh_status()
+
+    def _populate(self, pane_id: str) -> None:
+        """Build a pane the first time it is shown (its heavy imports happen then, not at start-up)."""
+        pane = self.query_one(f"#{pane_id}", TabPane)
+        if not pane.children:
+            spec = next(s for s in PANES if s.id == pane_id)
+            pane.mount(spec.factory())
+
+    def _focus_pane(self, pane_id: str) -> None:
+        pane = self.query_one(f"#{pane_id}", TabPane)
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    # ---- backends -----------------------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        """The active chat session's backend (the configured default before any session is open)."""
+        chat = self.chat_pane
+        if chat is not None and chat.session is not None:
+            return self.pool.get(chat.session.backend, chat.session.model)
+        return self.pool.get()
+
+    def ensure_loaded(self, backend: Backend) -> Any:
+        """Start loading a local model in a worker (once); returns the worker, or None if nothing to load."""
+        if getattr(backend, "loaded", True) or not hasattr(backend, "load"):
+            self.refresh_status()
+            return None
+        worker = self._loads.get(id(backend))
+        if worker is None or worker.is_finished and worker.error is not None:
+            worker = self.run_worker(
+                self.guarded(self._load(backend)),
+                group="load",
+                name=f"load {backend.model}",
+                exit_on_error=False,
+            )
+            self._loads[id(backend)] = worker
+        return worker
+
+    async def wait_loaded(self, backend: Backend) -> None:
+        """Wait for the model load started by `ensure_loaded` (raises its error, if it failed)."""
+        worker = self.ensure_loaded(backend)
+        if worker is not None:
+            await worker.wait()
+            if not getattr(backend, "loaded", True):
+                raise GptbenchError(self._load_text or f"{backend.model}: the model could not be loaded")
+
+    async def _load(self, backend: Backend) -> None:
+        self._set_load_text(f"loading {backend.model}…")
+        try:
+            await backend.load(self._progress)  # type: ignore[attr-defined]
+        except GptbenchError as exc:
+            self._set_load_text(f"load failed: {exc}")
+            raise
+        self._set_load_text("")
+
+    def _progress(self, *parts: Any) -> None:
+        """Load progress from the backend (any thread): a fraction and/or a text."""
+        words = [
+            f"{p:.0%}" if isinstance(p, float) and 0 <= p <= 1 else str(p) for p in parts if p is not None
+        ]
+        text = "loading " + " ".join(words)
+        if threading.get_ident() == self._thread_id:
+            self._set_load_text(text)
+        else:
+            self.call_from_thread(self._set_load_text, text)
+
+    def _set_load_text(self, text: str) -> None:
+        self._load_text = text
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        """Redraw the status line from the active backend."""
+        if not self.is_mounted:
+            return
+        backend = self.backend
+        where, state = describe_backend(backend)
+        state = self._load_text or state
+        self.query_one(StatusLine).update(f"{backend.kind} · {backend.model} · {where} · {state}")
+
+    # ---- errors -------------------------------------------------------------------------------------
+    def report_error(self, exc: BaseException) -> None:
+        """The one place a failure becomes visible: one notification line, no traceback."""
+        self.notify(one_line(exc), severity="error", timeout=10)
+
+    async def guarded(self, work: Awaitable[T]) -> T | None:
+        """Await `work`, reporting any failure (other than cancellation) through `report_error`."""
+        try:
+            return await work
+        except Exception as exc:  # noqa: BLE001 - every worker failure must reach the user as one line
+            self.report_error(exc)
+            return None
+
+    async def action_quit(self) -> None:
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.pool.aclose()
+        if self.store is not None:
+            await self.store.close()

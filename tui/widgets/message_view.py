@@ -1,0 +1,116 @@
+"""One chat message on screen, and the append-only streaming of a reply into it.
+
+A streamed reply is not re-rendered per token: tokens are buffered and flushed at most every
+`FLUSH_INTERVAL` seconds with `Markdown.append`, which re-parses only from the last top-level block, so the cost
+per token stays flat however long the reply grows. Per-token writes would also starve key handling (Esc must
+cancel promptly). When the stream ends, the body is rendered once from the full source: appending can leave a
+fenced code block with a stale first chunk (textual issue #6518).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Markdown, Static
+
+#: Seconds between two flushes of a streaming reply into the Markdown widget.
+FLUSH_INTERVAL = 0.05
+
+ROLE_TITLES = {"system": "System", "user": "You", "assistant": "Assistant"}
+_FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The contents of the fenced code blocks of a message, in order (what "copy code" copies)."""
+    return [m.group(2) for m in _FENCE.finditer(markdown)]
+
+
+class MessageView(Vertical):
+    """A header line (who, model, status, branch k/n) above the message rendered as Markdown."""
+
+    DEFAULT_CSS = """
+    MessageView { height: auto; margin: 0 0 1 0; padding: 0 1; border-left: blank; }
+    MessageView.-selected { border-left: thick $accent; background: $boost; }
+    MessageView > .header { height: 1; color: $text-muted; text-style: bold; }
+    MessageView.-user > .header { color: $primary; }
+    MessageView.-assistant > .header { color: $secondary; }
+    MessageView.-error > .header { color: $error; }
+    MessageView > Markdown { margin: 0; padding: 0; }
+    """
+
+    selected: reactive[bool] = reactive(False)
+
+    def __init__(
+        self, role: str, content: str = "", *, header: str = "", message_id: str | None = None
+    ) -> None:
+        super().__init__(classes=f"-{role}")
+        self.role = role
+        self.message_id = message_id
+        self._source = content
+        self._header = header
+        self._pending: list[str] = []
+        self._last_flush = 0.0
+        self._flush_timer = None
+        self.body = Markdown(content)
+
+    def compose(self):
+        yield Static(self._header_text(), classes="header", markup=False)
+        yield self.body
+
+    @property
+    def source(self) -> str:
+        """The message's full Markdown text, including what is still buffered."""
+        return self._source
+
+    def _header_text(self) -> str:
+        title = ROLE_TITLES.get(self.role, self.role)
+        return f"{title}  {self._header}" if self._header else title
+
+    def set_header(self, header: str) -> None:
+        self._header = header
+        if self.is_mounted:
+            self.query_one(".header", Static).update(self._header_text())
+
+    def watch_selected(self, selected: bool) -> None:
+        self.set_class(selected, "-selected")
+
+    async def append(self, text: str) -> None:
+        """Add streamed text; rendered now if the last flush is older than FLUSH_INTERVAL, else soon."""
+        if not text:
+            return
+        self._source += text
+        self._pending.append(text)
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+            await self.flush()
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self.flush)
+
+    async def flush(self) -> None:
+        """Render the buffered text (append-only)."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        if not self._pending:
+            return
+        chunk = "".join(self._pending)
+        self._pending.clear()
+        self._last_flush = time.monotonic()
+        await self.body.append(chunk)
+
+    async def end_stream(self, final: str | None = None) -> None:
+        """The stream is over: one full render from the whole source (or `final` when given)."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self._pending.clear()
+        if final is not None:
+            self._source = final
+        await self.body.update(self._source)
+
+    async def set_content(self, content: str) -> None:
+        self._pending.clear()
+        self._source = content
+        await self.body.update(content)
