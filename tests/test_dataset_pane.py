@@ -1,0 +1,194 @@
+"""The Dataset pane, driven with Pilot at 80×24: what the screen shows, and what lands on disk."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from gptbench.core.tokens import get_tokenizer
+from gptbench.tui.panes.dataset import DatasetPane
+from gptbench.tui.panes.dataset.histogram import bar, sparkline
+from gptbench.tui.panes.dataset.path_suggester import PathSuggester
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+
+class PaneApp(App[None]):
+    """The pane alone, as the app shell mounts it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handed: list[Path] = []
+
+    def compose(self) -> ComposeResult:
+        yield DatasetPane()
+
+    def on_dataset_pane_hand_off(self, message: DatasetPane.HandOff) -> None:
+        self.handed.append(message.path)
+
+
+def screen_text(app: App) -> str:
+    """The characters on screen, one line per row."""
+    update = app.screen._compositor.render_full_update()
+    return "\n".join("".join(seg.text for strip in line for seg in strip) for line in update.strips)
+
+
+async def wait_for(pilot: Pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until `condition()` holds (workers finish in threads)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out\n" + screen_text(pilot.app)
+        await pilot.pause(0.02)
+
+
+def chat(user: str, answer: str, system: str | None = "You are terse.") -> str:
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": answer},
+    ]
+    return json.dumps({"messages": messages})
+
+
+@pytest.fixture
+def chat_file(tmp_path: Path) -> Path:
+    path = tmp_path / "chat.jsonl"
+    path.write_text("\n".join(chat(f"question {n}", f"answer {n}") for n in range(1, 31)) + "\n")
+    return path
+
+
+async def test_opening_a_file_shows_its_rows(chat_file: Path) -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(DatasetPane)
+        await pilot.press("ctrl+o")
+        await pilot.press(*str(chat_file), "enter")
+        await wait_for(pilot, lambda: "question 3" in screen_text(app))
+        screen = screen_text(app)
+        assert "chat.jsonl  30 rows" in screen
+        assert "1   system: You are terse. │ user: question 1 │ assistant: answer 1" in screen
+        assert pane.table.has_focus
+
+
+async def test_csv_rows_come_from_the_engine_reader(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.csv"
+    path.write_text("prompt,completion\nHello there,General Kenobi\nsecond,row\n")
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.query_one(DatasetPane).open_path(path)
+        await wait_for(pilot, lambda: "second" in screen_text(app))
+        screen = screen_text(app)
+        assert "pairs.csv  2 rows" in screen
+        # CSV rows keep the spreadsheet's row numbers: the header is row 1.
+        assert "2   prompt: 'Hello there' → completion: 'General Kenobi'" in screen
+        assert "3   prompt: 'second' → completion: 'row'" in screen
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("missing.jsonl", None, "no such file"),
+        ("notes.docx", b"hello", "unsupported file type '.docx'"),
+        ("blob.jsonl", b"\x00\x01\x02binary", "looks like a binary file"),
+    ],
+)
+async def test_bad_input_shows_a_message(
+    tmp_path: Path, name: str, content: bytes | None, expected: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.query_one(DatasetPane).open_path(path) is False
+        await pilot.pause()
+        screen = screen_text(app)
+        assert "Cannot open:" in screen and expected in screen.replace("\n", " ")
+        if content is not None:
+            assert path.read_bytes() == content
+
+
+async def test_malformed_lines_are_shown_as_errors_in_their_rows(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(chat("ok", "fine").encode() + b'\n{"messages": [\n[1, 2]\n\xff\xfe\n')
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(path)
+        await wait_for(pilot, lambda: "4 rows" in screen_text(app))
+        screen = screen_text(app)
+        assert "2   line 2: not valid JSON" in screen
+        assert "3   line 3: expected a JSON object, got a list" in screen
+        assert "4   line 4: invalid UTF-8" in screen
+
+
+async def test_record_detail_shows_token_counts(chat_file: Path) -> None:
+    tokenizer = get_tokenizer("gpt-4o-mini")
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(chat_file)
+        await pilot.pause()
+        await pilot.press("down", "enter")  # row 2, detail view
+        await wait_for(pilot, lambda: "tokens in fields" in screen_text(app))
+        screen = screen_text(app)
+        assert "Row 2" in screen
+        system, user = tokenizer.count("You are terse."), tokenizer.count("question 2")
+        assert f"1. system  · {system} tokens" in screen
+        assert f"2. user  · {user} tokens" in screen
+        assert "Row 2  ·  gpt-4o-mini (o200k_base)  ·" in screen
+
+
+async def test_search_filters_rows_and_escape_shows_all(chat_file: Path) -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(chat_file)
+        await pilot.press("slash", *"ANSWER 2", "enter")
+        await wait_for(pilot, lambda: "rows containing 'ANSWER 2' (11)" in screen_text(app))
+        lines = [line for line in screen_text(app).splitlines() if "│ user:" in line]
+        assert [line.split()[0] for line in lines] == ["2", *(str(n) for n in range(20, 30))]
+        await pilot.press("escape")  # focus back on the table
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "rows containing" not in screen_text(app))
+        assert "1   system" in screen_text(app)
+
+
+async def test_huge_file_shows_first_rows_before_indexing_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    line = chat("x" * 100, "y" * 150).encode() + b"\n"
+    path.write_bytes(line * 200_000)  # ≈ 60 MB
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(DatasetPane)
+        started = time.perf_counter()
+        pane.open_path(path)
+        indexed_when_opened = len(pane.source)
+        await wait_for(pilot, lambda: pane.table.first_row_painted_at is not None)
+        first_paint = pane.table.first_row_painted_at - started
+        # open_path indexed only the first 256 KB; the rest is left to the worker.
+        assert 0 < indexed_when_opened < 2000
+        assert first_paint < 1.0, first_paint  # the goal (bench) is 0.3 s; generous for a loaded CI machine
+        assert "      1   system: You are terse." in screen_text(app)
+        await wait_for(pilot, lambda: "200,000 rows" in screen_text(app))
+        await pilot.press("end")
+        await wait_for(pilot, lambda: " 200000   system" in screen_text(app))
+
+
+def test_histogram_glyphs() -> None:
+    assert bar(10, 10, 4) == "████"
+    assert bar(5, 10, 4) == "██"
+    assert bar(1, 16, 2) == "▏"
+    assert bar(0, 10, 4) == ""
+    assert sparkline([0, 1, 8]) == " ▁█"
+
+
+async def test_path_suggester_completes_files_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text("{}\n")
+    (tmp_path / ".hidden").write_text("")
+    suggester = PathSuggester()
+    assert await suggester.get_suggestion(f"{tmp_path}/da") == f"{tmp_path}/data/"
+    assert await suggester.get_suggestion(f"{tmp_path}/data") == f"{tmp_path}/data/"
+    assert await suggester.get_suggestion(f"{tmp_path}/data/t") == f"{tmp_path}/data/train.jsonl"
+    assert await suggester.get_suggestion(f"{tmp_path}/data/train.jsonl") is None
+    assert await suggester.get_suggestion(f"{tmp_path}/.h") == f"{tmp_path}/.hidden"
+    assert await suggester.get_suggestion(f"{tmp_path}/nothing/x") is None
