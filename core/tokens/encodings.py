@@ -106,14 +106,14 @@ def _load_ranks(name: str) -> dict[bytes, int]:
     return _ranks[name]
 
 
-def _raw(name: str) -> bytes:
-    """The .tiktoken text of an encoding, from the shipped data; raises if it is missing or damaged."""
+def tiktoken_file(name: str) -> bytes:
+    """The hash-checked .tiktoken file of `name` (a ranks file: r50k_base, p50k_base, cl100k_base, o200k_base)."""
     if name == "r50k_base":
         data = resources.files("gptbench.core").joinpath("data/r50k_base.tiktoken").read_bytes()
         where = "gptbench/core/data/r50k_base.tiktoken"
     elif name == "p50k_base":
         spaces = b"".join(base64.b64encode(b" " * n) + b" %d\n" % (50255 + n) for n in range(2, 26))
-        data = _raw("r50k_base") + spaces
+        data = tiktoken_file("r50k_base") + spaces
         where = "r50k_base + whitespace tokens"
     else:
         try:
@@ -158,7 +158,7 @@ def _parse_and_cache(name: str) -> dict[bytes, int]:
     import os
     import tempfile
 
-    ranks = _parse(_raw(name))
+    ranks = _parse(tiktoken_file(name))
     path = _cache_file(name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,7 @@ def _cut(text: str, final: bool, counts: Counts) -> tuple[list[str], str]:
         if final and len(text) - start <= BLOCK:
             pieces.append(text[start:])
             return pieces, ""
-        cut = last_safe_cut(text[: start + BLOCK], start + BLOCK // 4)
+        cut = last_safe_cut(text, start + BLOCK // 4, start + BLOCK)
         if cut is None:
             if len(text) - start < MAX_CARRY and not final:
                 break

@@ -19,10 +19,10 @@ _LINE_CUT = re.compile(r"(?<=\S\n)(?=\S)")
 _SENTENCE_CUT = re.compile(r"(?<=[.!?;:])(?= )")
 
 
-def last_safe_cut(text: str, lo: int = 0) -> int | None:
-    """The last exact cut position in `text` after index `lo` (searching from the end), or None."""
-    window = 1 << 16
-    hi = len(text)
+def last_safe_cut(text: str, lo: int = 0, hi: int | None = None) -> int | None:
+    """The last exact cut position in `text[lo:hi]` (not at `lo`), searching back from `hi`; None if none."""
+    window = 1 << 12
+    hi = len(text) if hi is None else min(hi, len(text))
     while hi > lo:
         start = max(lo, hi - window)
         cut = None
@@ -40,7 +40,7 @@ def _split_long(piece: str, target: int) -> list[str]:
     out: list[str] = []
     start = 0
     while len(piece) - start > 2 * target:
-        cut = last_safe_cut(piece[: start + target * 2], start + target // 2)
+        cut = last_safe_cut(piece, start + target // 2, start + target * 2)
         if cut is None:
             break
         out.append(piece[start:cut])
