@@ -83,8 +83,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self._count = 0
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
-        #: perf_counter() of the first frame that painted a row of the current source (benchmarks read it).
+        #: perf_counter() of the first frame that painted a row of the current source, and (position, time) of
+        #: the last row painted: what benchmarks and tests time (one assignment per painted line).
         self.first_row_painted_at: float | None = None
+        self.last_row_painted: tuple[int, float] | None = None
 
     # -- data ----------------------------------------------------------------------------------------------
     @property
@@ -136,8 +138,10 @@ class VirtualTable(ScrollView, can_focus=True):
             segments = Segment.apply_style(text.render(self.app.console), base)
             strip = Strip(segments).crop_extend(0, width, base)
             self._cache[(position, width)] = strip
+        now = time.perf_counter()
         if self.first_row_painted_at is None:
-            self.first_row_painted_at = time.perf_counter()
+            self.first_row_painted_at = now
+        self.last_row_painted = (position, now)
         if position == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("virtual-table--cursor"))
         return strip.apply_offsets(0, position)

@@ -98,7 +98,7 @@ class DatasetPane(Vertical):
         self.report: Report | None = None
         self.prepared: list[Path] = []
         self.filter_label = ""
-        self._index: LineIndex | None = None
+        self.index: LineIndex | None = None
         self._cancel = threading.Event()  # set to stop this file's background work
         self._check_cancel: threading.Event | None = None
         self._check_progress = 0.0
@@ -171,11 +171,11 @@ class DatasetPane(Vertical):
         self.path = path
         self._cancel = threading.Event()
         if path.suffix.lower() in (".jsonl", ".json") and not head.startswith(b"["):
-            self._index = LineIndex(path)
-            self._index.step(FIRST_SCREEN_BYTES)
-            self.source = IndexedRows(self._index)
-            if not self._index.done:
-                self._build_index(self._index, self._cancel)
+            self.index = LineIndex(path)
+            self.index.step(FIRST_SCREEN_BYTES)
+            self.source = IndexedRows(self.index)
+            if not self.index.done:
+                self._build_index(self.index, self._cancel)
         else:
             self.source = LoadedRows()
             self._loading = True
@@ -194,7 +194,7 @@ class DatasetPane(Vertical):
         if self._check_cancel is not None:
             self._check_cancel.set()
         self.workers.cancel_group(self, "dataset-index")
-        self.path = self.source = self.report = self._index = None
+        self.path = self.source = self.report = self.index = None
         self.prepared = []
         self.filter_label = ""
         self.remove_class("-detail")
@@ -244,9 +244,9 @@ class DatasetPane(Vertical):
         text = Text()
         text.append(self.path.name, style="bold")
         text.append(f"  {len(self.source):,} rows")
-        if self._index is not None and not self._index.done:
+        if self.index is not None and not self.index.done:
             busy = True
-            text.append(f" (indexing {self._index.progress:.0%})", style="yellow")
+            text.append(f" (indexing {self.index.progress:.0%})", style="yellow")
         elif self._loading:
             busy = True
             text.append(" (reading…)", style="yellow")
