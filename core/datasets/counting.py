@@ -1,0 +1,68 @@
+"""Token counts for the checks: the target model's tokenizer (from core.tokens), its limit, and a cache.
+
+Fine-tuning data repeats itself (one system prompt on every row, three role names), so counts are cached per
+string; the cache is bounded so a million distinct answers cannot grow it without end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+#: Defaults when no model is given: the models the reference tools measure against.
+DEFAULT_CHAT_MODEL = "gpt-3.5-turbo"  # cl100k_base, 16,385-token examples: the cookbook's numbers
+DEFAULT_COMPLETION_MODEL = "davinci-002"
+#: The cookbook's per-example limit, used when core.tokens does not know the model's window.
+COOKBOOK_LIMIT = 16_385
+_CACHE_MAX = 200_000
+
+
+def encoder_for(model: str) -> Callable[[str], list[int]]:
+    """The model's `encode` (ordinary text: a literal "<|endoftext|>" in a dataset is text, not a token)."""
+    from ..tokens import get_tokenizer
+
+    return get_tokenizer(model).encode
+
+
+@lru_cache(maxsize=32)
+def token_limit(model: str) -> int:
+    """Longest example (prompt + completion, or a whole conversation) the model trains on.
+
+    Raises InputError for an unknown model (core.tokens names the known ones).
+    """
+    from ..tokens import base_model, context_window
+    from .stats import FINETUNE_LIMITS
+
+    limit = FINETUNE_LIMITS.get(base_model(model))
+    if limit:
+        return limit
+    return int(context_window(model) or COOKBOOK_LIMIT)
+
+
+def encoding_name(model: str) -> str:
+    """The tokenizer's name for the report ("cl100k_base", ...)."""
+    from ..tokens import get_tokenizer
+
+    return get_tokenizer(model).name
+
+
+class TokenCounter:
+    """`count(text)` for one model with a bounded per-string cache."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._encode = encoder_for(model)
+        self._cache: dict[str, int] = {}
+
+    def count(self, text: str) -> int:
+        cache = self._cache
+        n = cache.get(text)
+        if n is None:
+            n = len(self._encode(text))
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            cache[text] = n
+        return n
+
+    def encode(self, text: str) -> list[int]:
+        return self._encode(text)
