@@ -11,12 +11,13 @@ from gptbench.core.errors import InputError
 from gptbench.core.prices import cost, price_for
 from gptbench.core.tokens import (
     ENCODINGS,
-    HFTokenizer,
     base_model,
     context_window,
     count_chat_tokens,
     encoding_for_model,
     get_tokenizer,
+    next_token_distribution,
+    tokenizer_of_backend,
 )
 from gptbench.core.tokens.encodings import SHA256, tiktoken_file
 from gptbench.core.tokens.segments import segments
@@ -198,26 +199,67 @@ def test_chat_overhead_follows_the_documented_rule() -> None:
         count_chat_tokens(one, "davinci-002")
 
 
-def test_local_tokenizer_counts_the_chat_template_ids(tiny_gpt2) -> None:
-    from transformers import AutoTokenizer
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
-    hf = AutoTokenizer.from_pretrained(tiny_gpt2, local_files_only=True)
-    hf.chat_template = (
-        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-    )
-    tok = HFTokenizer(hf, "local:tiny")
+
+@pytest.fixture(scope="module")
+async def tiny_backend(tiny_gpt2):
+    from gptbench.core.backends.local import LocalBackend
+
+    backend = LocalBackend(str(tiny_gpt2), device="cpu", dtype="float32")
+    await backend.load()
+    yield backend
+    await backend.aclose()
+
+
+async def test_local_tokenizer_counts_the_ids_the_backend_sends(tiny_backend) -> None:
+    tok = tokenizer_of_backend(tiny_backend)
+    assert tok is not None and tok.kind == "hf"
     messages = [Message("system", "Be brief."), Message("user", "Name a prime number between 10 and 20.")]
-    rendered = hf.apply_chat_template(
-        [m.to_dict() for m in messages], add_generation_prompt=True, tokenize=False
-    )
-    assert rendered.endswith("<|im_start|>assistant\n")
-    assert count_chat_tokens(messages, tok) == len(hf(rendered, add_special_tokens=False)["input_ids"])
-    # by path: the folder's own tokenizer (GPT-2 BPE, no template) agrees with r50k on text
-    by_path = get_tokenizer(f"hf:{tiny_gpt2}")
+    # GPT-2 has no chat template: the backend sends a "Role: text" transcript, and that is what is counted.
+    transcript = "System: Be brief.\nUser: Name a prime number between 10 and 20.\nAssistant:"
+    assert count_chat_tokens(messages, tok) == get_tokenizer("r50k_base").count(transcript)
+    assert count_chat_tokens(messages, tok) == await tiny_backend.count_tokens(messages)
+    # with a chat template: exactly the template's token ids
+    tok.hf.chat_template = CHATML
+    try:
+        rendered = tok.hf.apply_chat_template(
+            [m.to_dict() for m in messages], add_generation_prompt=True, tokenize=False
+        )
+        assert rendered.endswith("<|im_start|>assistant\n")
+        expected = len(tok.hf(rendered, add_special_tokens=False)["input_ids"])
+        assert count_chat_tokens(messages, tok) == expected == await tiny_backend.count_tokens(messages)
+        assert count_chat_tokens([m.to_dict() for m in messages], tok) == expected
+    finally:
+        tok.hf.chat_template = None
+    # by path: the folder's own tokenizer (GPT-2 BPE) agrees with r50k on text
+    by_path = get_tokenizer(f"hf:{tiny_backend.model}")
     assert by_path.encode(MIXED) == get_tokenizer("r50k_base").encode(MIXED)
-    with pytest.raises(InputError, match="no chat template"):
-        count_chat_tokens(messages, by_path)
+
+
+async def test_next_token_distribution_on_tiny_gpt2(tiny_backend) -> None:
+    import torch
+
+    text = "The quick brown fox"
+    top = await next_token_distribution(tiny_backend, text, 8)
+    assert len(top) == 8
+    probs = [p for _, p in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    # the same numbers as one forward pass of the model itself
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_backend.model, local_files_only=True).eval()
+    ids = tiny_backend.tokenizer(text)["input_ids"]
+    with torch.inference_mode():
+        expected = torch.softmax(model(torch.tensor([ids])).logits[0, -1].float(), -1)
+    best = torch.topk(expected, 8)
+    assert [tiny_backend.tokenizer.decode([int(i)]) for i in best.indices] == [t for t, _ in top]
+    assert probs == pytest.approx([float(p) for p in best.values], rel=1e-3)
+    # empty text: predicted after the start token
+    assert len(await next_token_distribution(tiny_backend, "", 3)) == 3
 
 
 def test_prices_have_dates_and_config_overrides() -> None:

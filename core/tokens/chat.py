@@ -67,7 +67,7 @@ def count_chat_tokens(messages: Sequence[Message | dict[str, Any]], model: str |
     if isinstance(model, str) and model.startswith("hf:"):
         model = get_tokenizer(model)
     if isinstance(model, HFTokenizer):
-        return len(model.chat_ids([_as_dict(m) for m in messages]))
+        return len(model.chat_ids(messages))
     if isinstance(model, Tokenizer):
         return chat_tokens(messages, model)
     spec = model_spec(model)

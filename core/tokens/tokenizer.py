@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..chat import Message
 from ..errors import InputError
 from .encodings import SPECS, get_encoding
 from .models import encoding_for_model
@@ -113,23 +114,14 @@ class HFTokenizer(Tokenizer):
     def n_vocab(self) -> int:
         return len(self.hf)
 
-    @property
-    def has_chat_template(self) -> bool:
-        return bool(getattr(self.hf, "chat_template", None))
+    def chat_ids(self, messages: Sequence[Message | dict[str, Any]]) -> list[int]:
+        """The ids the local backend sends for this conversation: the chat template with the assistant turn
+        opened, or the plain "Role: text" transcript for a model without a template (GPT-2)."""
+        from ..backends.local import chat_ids
+        from ..chat import messages_from_dicts
 
-    def chat_ids(self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True) -> list[int]:
-        """The token ids of the rendered chat template (with the assistant turn opened)."""
-        if not self.has_chat_template:
-            raise InputError(
-                f"{self.name}: this tokenizer has no chat template, so a message list has no exact count"
-            )
-        out = self.hf.apply_chat_template(
-            list(messages), add_generation_prompt=add_generation_prompt, tokenize=True
-        )
-        ids = out["input_ids"] if hasattr(out, "keys") else out
-        if ids and isinstance(ids[0], list):
-            ids = ids[0]
-        return list(ids)
+        dicts = [m.to_dict() if isinstance(m, Message) else m for m in messages]
+        return chat_ids(self.hf, messages_from_dicts(dicts))[0]
 
 
 _lock = threading.Lock()
