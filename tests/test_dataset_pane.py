@@ -192,3 +192,76 @@ async def test_path_suggester_completes_files_and_folders(tmp_path: Path) -> Non
     assert await suggester.get_suggestion(f"{tmp_path}/data/train.jsonl") is None
     assert await suggester.get_suggestion(f"{tmp_path}/.h") == f"{tmp_path}/.hidden"
     assert await suggester.get_suggestion(f"{tmp_path}/nothing/x") is None
+
+
+@pytest.fixture
+def pairs_file(tmp_path: Path) -> Path:
+    """12 prompt/completion pairs: row 5 has an empty completion, rows 8 and 11 repeat row 2."""
+    rows = [{"prompt": f"Question {n} about cats ->", "completion": f" answer {n}\n"} for n in range(1, 13)]
+    rows[4]["completion"] = ""
+    rows[7] = rows[10] = dict(rows[1])
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def table_rows(app: App) -> list[int]:
+    """Row numbers of the table lines on screen."""
+    return [int(line.split()[0]) for line in screen_text(app).splitlines() if "prompt: '" in line]
+
+
+async def check(pilot: Pilot) -> None:
+    await pilot.press("c")
+    await wait_for(pilot, lambda: "warnings" in screen_text(pilot.app))
+
+
+async def test_check_marks_rows_and_filtering_to_one_issue_shows_only_its_rows(pairs_file: Path) -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(pairs_file)
+        await check(pilot)
+        screen = screen_text(app)
+        assert "0 errors, 4 warnings" in screen
+        assert "      5 ▲ prompt: 'Question 5 about cats ->' → completion: ''" in screen
+        await pilot.press("2")  # the report, grouped by check
+        await wait_for(pilot, lambda: "duplicates  1 issue, 2 rows" in screen_text(app))
+        assert "▲ warning 2 prompt/completion pairs repeat an earlier row" in screen_text(app)
+        await pilot.press("down", "down", "enter")  # count → empty_completions → duplicates
+        await wait_for(pilot, lambda: "duplicates: 2 prompt/completion pairs" in screen_text(app))
+        assert table_rows(app) == [8, 11]
+        await pilot.press("x")
+        await wait_for(pilot, lambda: len(table_rows(app)) == 12)
+        await pilot.press("f")  # every row any issue names
+        await wait_for(pilot, lambda: table_rows(app) == [5, 8, 11])
+
+
+async def test_applying_fixes_writes_a_new_file_and_leaves_the_source(pairs_file: Path) -> None:
+    source = pairs_file.read_bytes()
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(DatasetPane)
+        pane.open_path(pairs_file)
+        await pilot.press("t")  # nothing checked yet: nothing to hand over
+        assert "Nothing to send" in screen_text(app) and app.handed == []
+        await check(pilot)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: "+ (row removed)" in screen_text(app))  # preview of the first fix
+        screen = screen_text(app)
+        assert "Remove the 1 rows with an empty completion  necessary" in screen
+        assert "row 5" in screen and '- {"prompt": "Question 5 about cats ->", "completion": ""}' in screen
+        await pilot.press("down", "down")  # remove_completion_prefix: see what it does, then turn it off
+        await wait_for(
+            pilot,
+            lambda: '+ {"prompt": "Question 1 about cats ->", "completion": " 1\\n"}' in screen_text(app),
+        )
+        await pilot.press("space", "a")
+        prepared = pairs_file.with_name("pairs_prepared.jsonl")
+        await wait_for(pilot, lambda: "Wrote" in screen_text(app))
+        assert pane.prepared == [prepared]
+        kept = [json.loads(line) for line in pairs_file.read_text().splitlines()]
+        expected = [row for n, row in enumerate(kept, 1) if n not in (5, 8, 11)]
+        assert [json.loads(line) for line in prepared.read_text().splitlines()] == expected
+        assert pairs_file.read_bytes() == source
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "sent to Fine-tune" in screen_text(app))
+        assert app.handed == [prepared]

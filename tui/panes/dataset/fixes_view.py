@@ -32,7 +32,7 @@ def fix_prompt(fix: Fix) -> Text:
 
 
 def _shown(value: Any) -> str:
-    if value is None:
+    if not value:  # the engine's `after` is {} for a dropped row
         return "(row removed)"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -89,6 +89,10 @@ class FixesView(Vertical):
         self.query_one("#fix-preview-body", Static).update("")
         if report.fixes:
             fixes.highlighted = 0
+
+    def show_next_steps(self, steps: str) -> None:
+        """After a write: what to run next (the engine's fine-tune command, stop sequence and estimates)."""
+        self.query_one("#fix-preview-body", Static).update(Text(steps))
 
     def set_result(self, message: str, style: str = "") -> None:
         self.query_one("#fix-result", Static).update(Text(message, style=style))

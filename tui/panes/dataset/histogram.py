@@ -5,6 +5,8 @@ Only block glyphs and the 16 ANSI colours are used, so the charts read the same 
 
 from __future__ import annotations
 
+import math
+
 from gptbench.core.datasets.report import Distribution, Stats
 from rich.text import Text
 
@@ -33,6 +35,13 @@ def _num(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _range(lo: float, hi: float, last: bool) -> str:
+    """The whole numbers a bucket [lo, hi) holds (the last bucket includes hi), as "a–b" or "a"."""
+    first = math.ceil(lo)
+    end = math.floor(hi) if last or hi != math.floor(hi) else int(hi) - 1
+    return f"{first:,}" if end <= first else f"{first:,}–{end:,}"
+
+
 def distribution_chart(dist: Distribution, width: int = 40, bins: int = 10) -> Text:
     """A titled histogram of one distribution, with its percentiles."""
     text = Text()
@@ -42,14 +51,15 @@ def distribution_chart(dist: Distribution, width: int = 40, bins: int = 10) -> T
         f"  mean {dist.mean:,.1f}  p90 {_num(dist.p90)}  max {_num(dist.max)}\n",
         style="dim",
     )
-    buckets = dist.histogram(bins)
+    buckets = dist.histogram(max(1, min(bins, int(dist.max - dist.min) + 1)))
     if not buckets:
         return text.append("  (no values)\n", style="dim")
     text.append("  " + sparkline([c for _, _, c in buckets]) + "\n", style="cyan")
     top = max(c for _, _, c in buckets)
-    label_width = max(len(f"{_num(lo)}–{_num(hi)}") for lo, hi, _ in buckets)
-    for lo, hi, count in buckets:
-        text.append(f"  {f'{_num(lo)}–{_num(hi)}':>{label_width}} ", style="dim")
+    labels = [_range(lo, hi, last=i == len(buckets) - 1) for i, (lo, hi, _) in enumerate(buckets)]
+    label_width = max(map(len, labels))
+    for label, (_, _, count) in zip(labels, buckets, strict=True):
+        text.append(f"  {label:>{label_width}} ", style="dim")
         text.append(f"{bar(count, top, width):<{width}}", style="cyan")
         text.append(f" {count:,}\n")
     return text

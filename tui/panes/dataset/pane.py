@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gptbench.core.datasets.line_index import LineIndex
 from gptbench.core.datasets.report import Issue, Report
@@ -32,6 +33,9 @@ from .histogram import stats_text
 from .path_suggester import PathSuggester
 from .report_view import ReportView
 from .rows import FilteredRows, IndexedRows, LoadedRows
+
+if TYPE_CHECKING:
+    from gptbench.core.datasets import PrepareResult
 
 DEFAULT_MODEL = "gpt-4o-mini"
 #: Bytes indexed before the first frame: a few hundred rows of chat data, well under a millisecond.
@@ -330,7 +334,7 @@ class DatasetPane(Vertical):
         self.query_one(ReportView).show(report)
         self.query_one(FixesView).show(path, report)
         self.query_one("#dataset-stats", Static).update(stats_text(report.stats))
-        self._say(f"checked in {seconds:.1f} s — 2: report, 3: fixes, 4: stats", "dim")
+        self._say(f"checked in {seconds:.1f} s", "dim")
 
     # -- filters -------------------------------------------------------------------------------------------
     def _filter(self, positions: list[int], label: str) -> None:
@@ -425,26 +429,25 @@ class DatasetPane(Vertical):
         from gptbench.core.datasets import apply_fixes
 
         try:
-            result = apply_fixes(path, report, chosen)
+            result = apply_fixes(path, report, set(chosen))
         except BaseException as exc:
             self.app.call_from_thread(self._show_error, f"Could not write: {_error_text(exc)}")
             return
-        self.app.call_from_thread(self._applied, path, [Path(p) for p in result.paths])
+        self.app.call_from_thread(self._applied, path, result)
 
-    def _applied(self, path: Path, paths: list[Path]) -> None:
+    def _applied(self, path: Path, result: PrepareResult) -> None:
         if path != self.path:
             return
-        self.prepared = paths
+        self.prepared = [Path(p) for p in result.paths]
         fixes = self.query_one(FixesView)
-        if paths:
-            names = ", ".join(str(p) for p in paths)
-            fixes.set_result(
-                f"Wrote {names} (the source file is unchanged). t sends it to Fine-tune.", "green"
-            )
+        if self.prepared:
+            names = ", ".join(str(p) for p in self.prepared)
+            fixes.set_result(f"Wrote {names} (the source is unchanged; t sends it to Fine-tune)", "green")
             self._say(f"wrote {names}", "green")
         else:
-            fixes.set_result("Nothing to write: no fix changes the file.", "yellow")
-            self._say("nothing to write: no fix changes the file", "yellow")
+            fixes.set_result("Nothing to write: the chosen fixes change nothing.", "yellow")
+            self._say("nothing to write: the chosen fixes change nothing", "yellow")
+        fixes.show_next_steps(result.next_steps)
 
     def action_hand_off(self) -> None:
         target = self.prepared[0] if self.prepared else None
@@ -474,9 +477,11 @@ class DatasetPane(Vertical):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        target = {"rows": "#dataset-table", "report": "#report-issues", "fixes": "#fix-list"}.get(tab)
-        if target:
-            self.query_one(target).focus()
+        # Focus moves into the shown tab: left on a hidden widget, it would pull its own tab back to the front.
+        target = {"rows": "#dataset-table", "report": "#report-issues", "fixes": "#fix-list"}.get(
+            tab, "#stats-scroll"
+        )
+        self.query_one(target).focus()
 
     def action_cancel(self) -> None:
         if self._check_cancel is not None:

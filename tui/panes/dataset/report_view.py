@@ -79,9 +79,10 @@ class ReportView(Vertical):
         for check, issues in checks_of(report).items():
             rows = sum(i.count for i in issues)
             header = Text(check, style="bold")
-            header.append(
-                f"  {len(issues)} issue{'s' if len(issues) != 1 else ''}, {rows:,} rows", style="dim"
+            count = f"  {len(issues)} issue{'s' if len(issues) != 1 else ''}" + (
+                f", {rows:,} rows" if rows else ""
             )
+            header.append(count, style="dim")
             entries.append(Option(header, id=f"check:{check}", disabled=True))
             for issue in issues:
                 entries.append(Option(issue_prompt(issue), id=f"issue:{number[id(issue)]}"))

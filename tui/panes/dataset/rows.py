@@ -56,8 +56,10 @@ def summarize(data: dict) -> Text:
             if i:
                 text.append(" → ", style="dim")
             text.append(f"{name}: ", style="bold")
-            if name in keys:
-                text.append(repr(_flat(data[keys[name]], SNIPPET * 2)))
+            if name in keys:  # repr, not flattened: leading spaces and endings matter in this format
+                value = data[keys[name]]
+                value = value if isinstance(value, str) else _flat(value, SNIPPET)
+                text.append(repr(value if len(value) <= SNIPPET else value[: SNIPPET - 1] + "…"))
             else:
                 text.append("missing", style="red")
         return text
