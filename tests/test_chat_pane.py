@@ -8,7 +8,7 @@ from chat_helpers import ScriptedPool
 from gptbench.core.config import Settings
 from gptbench.tui.app import GptBenchApp
 from gptbench.tui.panes.chat import ChatPane
-from gptbench.tui.panes.chat.conversation import PromptArea
+from gptbench.tui.panes.chat.conversation import MessageList, PromptArea
 from gptbench.tui.widgets.message_view import MessageView
 
 SIZE = (120, 40)
@@ -64,3 +64,246 @@ async def test_send_streams_reply_and_saves_it(tmp_path):
         assert [(m.role, m.status) for m in path] == [("user", "complete"), ("assistant", "complete")]
         assert path[1].content == "Echo: What is the capital of France?"
         assert pool.made["scripted"].calls[0][-1].content == "What is the capital of France?"
+
+
+async def test_escape_cancels_keeps_partial_reply_marked_stopped(tmp_path):
+    app, pool = make_app(tmp_path)
+    backend = pool.get()
+    backend.hold = asyncio.Event()  # the stream waits after its first token until cancelled
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "Tell me a long story")
+        await wait_for(pilot, lambda: "Echo:" in screen_text(app))
+        assert chat.generating
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not chat.generating and "stopped" in screen_text(app))
+        assert backend.cancelled == 1
+        path = await app.store.path(chat.session.id)
+        assert path[-1].status == "stopped" and path[-1].content == "Echo:"
+        assert "stopped" in str(app.query_one("#usage").render())
+
+
+async def test_backend_error_mid_stream_shows_one_line_and_restores_prompt(tmp_path):
+    app, pool = make_app(tmp_path)
+    pool.get().fail_after = 2
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "Are you there?")
+        await wait_for(pilot, lambda: not chat.generating and "error" in screen_text(app))
+        assert "✗ error: scripted: connection to 127.0.0.1:9 lost mid-stream" in screen_text(app)
+        assert app.query_one(PromptArea).text == "Are you there?"
+        assert "Traceback" not in screen_text(app)
+        path = await app.store.path(chat.session.id)
+        assert path[-1].status == "error" and path[-1].content == "Echo: Are"
+
+
+async def test_edit_and_resend_shows_new_branch_and_keeps_old(tmp_path):
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "first question")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: first question" in screen_text(app))
+        await send(pilot, "second question")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: second question" in screen_text(app))
+        app.query_one(MessageList).focus()
+        await pilot.press("up", "up", "up", "up")  # cursor on the first user message
+        await pilot.press("e")
+        assert app.query_one(PromptArea).text == "first question"
+        app.query_one(PromptArea).text = "edited question"
+        app.query_one(PromptArea).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: edited question" in screen_text(app))
+        text = screen_text(app)
+        assert "second question" not in text and "first question" not in text
+        assert "‹2/2›" in text  # the edited prompt is the second of two alternatives
+        old = await app.store.search_sessions("second question")
+        assert [s.id for s in old] == [chat.session.id]
+        # Browse back to the old branch with ← on the edited message.
+        app.query_one(MessageList).focus()
+        await pilot.press("up", "up", "left")
+        await wait_for(pilot, lambda: "Echo: second question" in screen_text(app))
+        assert "‹1/2›" in screen_text(app)
+
+
+async def test_regenerate_adds_alternative_switchable(tmp_path):
+    app, pool = make_app(tmp_path)
+    backend = pool.get()
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: hello" in screen_text(app))
+        backend.script = ["Another", "answer"]
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not chat.generating and "Another answer" in screen_text(app))
+        assert "‹2/2›" in screen_text(app) and "Echo: hello" not in screen_text(app)
+        path = await app.store.path(chat.session.id)
+        siblings = await app.store.siblings(path[-1].id)
+        assert [s.content for s in siblings] == ["Echo: hello", "Another answer"]
+        app.query_one(MessageList).focus()
+        await pilot.press("up", "left")
+        await wait_for(pilot, lambda: "Echo: hello" in screen_text(app))
+
+
+async def test_n_greater_than_one_gives_switchable_alternatives(tmp_path):
+    from gptbench.core.params import GenerationParams
+
+    settings = Settings(model="scripted", params=GenerationParams(n=2))
+    app, pool = make_app(tmp_path, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "two answers")
+        await wait_for(pilot, lambda: not chat.generating and "‹1/2›" in screen_text(app))
+        path = await app.store.path(chat.session.id)
+        assert len(await app.store.siblings(path[-1].id)) == 2
+        app.query_one(MessageList).focus()
+        await pilot.press("up", "right")
+        await wait_for(pilot, lambda: "‹2/2›" in screen_text(app))
+
+
+async def test_sessions_new_switch_rename_search_delete(tmp_path):
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "apples are red")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: apples are red" in screen_text(app))
+        first = chat.session.id
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: chat.session.id != first)
+        await send(pilot, "bananas are yellow")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: bananas" in screen_text(app))
+        assert "apples" not in screen_text(app)
+        # Switch back through the sidebar with the keyboard.
+        await pilot.press("ctrl+b")
+        titles = [str(item.query_one("Label").render()) for item in app.query("SessionItem")]
+        assert titles == ["bananas are yellow", "apples are red"]
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: chat.session.id == first and "Echo: apples are red" in screen_text(app))
+        # Rename.
+        await pilot.press("ctrl+b", "r")
+        await wait_for(pilot, lambda: app.screen.query("#dialog-input"))
+        app.screen.query_one("#dialog-input").value = "Fruit talk"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (await_title := chat.session.title) == "Fruit talk")
+        # Search by content.
+        app.query_one("#session-search").value = "bananas"
+        await wait_for(pilot, lambda: len(app.query("SessionItem")) == 1)
+        assert str(app.query_one("SessionItem Label").render()) == "bananas are yellow"
+        app.query_one("#session-search").value = ""
+        await wait_for(pilot, lambda: len(app.query("SessionItem")) == 2)
+        # Delete asks first; "n" keeps it, "y" deletes it.
+        await pilot.press("ctrl+b", "d")
+        await wait_for(pilot, lambda: "ConfirmDialog" in type(app.screen).__name__)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert len(await app.store.list_sessions()) == 2
+        await pilot.press("ctrl+b", "d")
+        await wait_for(pilot, lambda: "ConfirmDialog" in type(app.screen).__name__)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(app.query("SessionItem")) == 1)
+        assert [s.title for s in await app.store.list_sessions()] == ["bananas are yellow"]
+        assert chat.session.title == "bananas are yellow"
+
+
+async def test_restart_restores_sessions_and_messages(tmp_path):
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "remember me")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: remember me" in screen_text(app))
+    again, _ = make_app(tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await wait_for(pilot, lambda: "Echo: remember me" in screen_text(again))
+        assert chat.session.title == "remember me"
+        assert "You\nremember me" in screen_text(again)
+
+
+async def test_export_markdown_and_jsonl_files(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "Say hi")
+        await wait_for(pilot, lambda: not chat.generating and "Echo: Say hi" in screen_text(app))
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: app.screen.query("#dialog-input"))
+        assert app.screen.query_one("#dialog-input").value == str(tmp_path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (tmp_path / "Say hi.md").exists())
+        markdown = (tmp_path / "Say hi.md").read_text()
+        assert "# Say hi" in markdown and "Say hi" in markdown and "Echo: Say hi" in markdown
+        dataset = tmp_path / "dataset.jsonl"
+        dataset.write_text(
+            '{"messages": [{"role": "user", "content": "old"}, {"role": "assistant", "content": "kept"}]}\n'
+        )
+        for expected in (2, 3):
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen.query("#dialog-input"))
+            assert app.screen.query_one("#dialog-input").value == str(dataset)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda n=expected: len(dataset.read_text().splitlines()) == n)
+        lines = dataset.read_text().splitlines()
+        assert json.loads(lines[0])["messages"][1]["content"] == "kept"
+        assert (
+            json.loads(lines[1])
+            == json.loads(lines[2])
+            == {
+                "messages": [
+                    {"role": "user", "content": "Say hi"},
+                    {"role": "assistant", "content": "Echo: Say hi"},
+                ]
+            }
+        )
+
+
+async def test_copy_message_and_code_block(tmp_path):
+    app, pool = make_app(tmp_path)
+    pool.get().script = ["Use:\n```python\nprint('hi')\n```\nand\n```sh\nls\n```"]
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await send(pilot, "code please")
+        await wait_for(pilot, lambda: not chat.generating and "print('hi')" in screen_text(app))
+        app.query_one(MessageList).focus()
+        await pilot.press("up", "c")
+        assert app.clipboard.startswith("Use:\n```python")
+        await pilot.press("y")
+        assert app.clipboard == "print('hi')\n"
+        await pilot.press("y")
+        assert app.clipboard == "ls\n"
+
+
+async def test_unusable_database_shows_message_and_is_not_touched(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "gptbench.db"
+    db.write_bytes(b"this is not a database, it is my notes\n")
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.query("#chat-store-error"))
+        text = str(app.query_one("#chat-store-error").render())
+        assert "not an SQLite database" in text and "left untouched" in text
+        await pilot.press("f3")  # the rest of the app still works
+        await pilot.pause(0.1)
+    assert db.read_bytes() == b"this is not a database, it is my notes\n"
+
+
+async def test_newer_schema_database_is_refused_and_kept(tmp_path):
+    import sqlite3
+
+    from gptbench.core.store import MIGRATIONS, Store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "gptbench.db"
+    Store.open(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    before = db.read_bytes()
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.query("#chat-store-error"))
+        assert "newer gptbench" in str(app.query_one("#chat-store-error").render())
+    assert db.read_bytes() == before

@@ -58,7 +58,7 @@ class ChatPane(Horizontal):
         Binding("ctrl+b", "focus_sessions", "Sessions", id="chat.sessions"),
         Binding("ctrl+o", "toggle_settings", "Settings", id="chat.settings"),
         Binding("ctrl+t", "cycle_mode", "Mode", id="chat.mode"),
-        Binding("ctrl+e", "export_markdown", "Export .md", id="chat.export_markdown"),
+        Binding("ctrl+f", "export_markdown", "Export .md", id="chat.export_markdown"),
         Binding("ctrl+s", "export_jsonl", "Add to dataset", id="chat.export_jsonl"),
         Binding("ctrl+g", "focus_messages", "Messages", id="chat.messages", show=False),
     ]
@@ -647,7 +647,7 @@ class ChatPane(Horizontal):
         yield (
             "Chat: export as Markdown",
             self.action_export_markdown,
-            "write the session as a .md file (ctrl+e)",
+            "write the session as a .md file (ctrl+f)",
         )
         yield (
             "Chat: append to a JSONL dataset",
