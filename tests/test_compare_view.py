@@ -1,0 +1,146 @@
+"""CompareView: one conversation, two targets, answers side by side; scheduling, cancel, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from gptbench.core.chat import Message
+from gptbench.core.errors import ParamError
+from gptbench.core.params import GenerationParams
+from gptbench.tui.panes.chat.compare import CompareView, Target, format_params, parse_params
+from gptbench.tui.widgets.message_view import MessageView
+from scripted import ScriptedBackend, shown, wait_idle
+from textual.app import App, ComposeResult
+from textual.widgets import Input, Static
+
+QUESTION = [Message("system", "Be brief."), Message("user", "Name a colour.")]
+
+
+def by_seed(prompt: str, params: GenerationParams) -> list[str]:
+    colour = {1: "red", 2: "blue"}.get(params.seed, "grey")
+    return ["The", " colour", " is", f" {colour}", "."]
+
+
+class CompareApp(App):
+    def __init__(self, view: CompareView) -> None:
+        super().__init__()
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+
+
+def answer(app: App, side: str) -> str:
+    return app.query_one(f"#{side}-answer MessageView", MessageView).source
+
+
+async def set_field(pilot, selector: str, text: str) -> None:
+    pilot.app.query_one(selector, Input).focus()
+    await pilot.press("end", "ctrl+u", *["space" if ch == " " else ch for ch in text])
+
+
+async def test_two_param_sets_answer_side_by_side_concurrently() -> None:
+    backend = ScriptedBackend(by_seed, kind="openai", delay=0.02)
+    view = CompareView(
+        QUESTION,
+        left=Target("openai", "scripted", GenerationParams(seed=1), backend),
+        right=Target("openai", "scripted", GenerationParams(seed=1), backend),
+    )
+    app = CompareApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await set_field(pilot, "#right-params", "seed=2 temperature=1")
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot, view)
+        assert answer(app, "left") == "The colour is red."
+        assert answer(app, "right") == "The colour is blue."
+        assert backend.max_active == 2  # remote targets stream at the same time
+        assert backend.prompts == ["system: Be brief.\nuser: Name a colour."] * 2
+        for side in ("left", "right"):
+            usage = shown(app, f"#{side}-usage")
+            assert usage.startswith("stop · ↑7 ↓5") and "tok/s" in usage and "ttft" in usage
+        # Side by side: the two answers share rows on screen, left one to the left.
+        left = app.query_one("#left-answer").region
+        right = app.query_one("#right-answer").region
+        assert left.y == right.y and left.right <= right.x
+        header = str(app.query_one("#right-answer MessageView .header", Static).render())
+        assert header == "Assistant  openai:scripted"
+
+
+async def test_two_local_targets_run_one_after_the_other() -> None:
+    backend = ScriptedBackend(by_seed, kind="local", delay=0.02)
+    view = CompareView(
+        QUESTION,
+        left=Target("local", None, GenerationParams(seed=1), backend),
+        right=Target("local", None, GenerationParams(seed=2), backend),
+    )
+    app = CompareApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot, view)
+        assert backend.max_active == 1
+        assert (answer(app, "left"), answer(app, "right")) == ("The colour is red.", "The colour is blue.")
+        assert view.results == {
+            "left": ("The colour is red.", "stop"),
+            "right": ("The colour is blue.", "stop"),
+        }
+
+
+async def test_escape_stops_both_sides() -> None:
+    backend = ScriptedBackend(lambda p, params: [f" w{i}" for i in range(300)], kind="openai", delay=0.03)
+    view = CompareView(
+        QUESTION, left=Target("openai", "a", backend=backend), right=Target("openai", "b", backend=backend)
+    )
+    app = CompareApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        while len(answer(app, "right").split()) < 3:
+            await pilot.pause(0.05)
+        await pilot.press("escape")
+        await wait_idle(pilot, view, timeout=5)
+        assert backend.active == 0
+        for side in ("left", "right"):
+            text, reason = view.results[side]
+            assert reason == "stopped" and 3 <= len(text.split()) < 300
+            assert shown(app, f"#{side}-usage") == "stopped"
+
+
+async def test_bad_params_and_empty_conversation_are_named() -> None:
+    backend = ScriptedBackend(by_seed)
+    view = CompareView([], left=Target(backend=backend), right=Target(backend=backend))
+    app = CompareApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert shown(app, "#compare-status") == "the prompt is empty: write a message first"
+        view.set_conversation(QUESTION)
+        await set_field(pilot, "#left-params", "temperature=-1")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert shown(app, "#left-error") == "left: temperature: must be in [0, 2], got -1"
+        assert shown(app, "#compare-status") == "temperature: must be in [0, 2], got -1"
+        assert backend.prompts == []
+
+
+async def test_a_failing_side_shows_one_line_and_the_other_answers() -> None:
+    good = ScriptedBackend(by_seed, kind="openai")
+    bad = ScriptedBackend(by_seed, kind="openai", model="flaky", fail_after=2)
+    view = CompareView(
+        QUESTION, left=Target("openai", "a", backend=good), right=Target("openai", "b", backend=bad)
+    )
+    app = CompareApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot, view)
+        assert view.results["left"] == ("The colour is grey.", "stop")
+        assert view.results["right"] == ("The colour", "error")
+        header = str(app.query_one("#right-answer MessageView .header", Static).render())
+        assert header.endswith("⚠ flaky: the server closed the stream")
+
+
+def test_params_line_round_trip() -> None:
+    params = GenerationParams(temperature=0.7, seed=2, stop=("\n\n", 'say "x"'), do_sample=True, max_tokens=9)
+    assert parse_params(format_params(params)) == params
+    assert parse_params("max_new_tokens=5 top_k=3") == GenerationParams(max_tokens=5, top_k=3)
+    with pytest.raises(ParamError, match="^colour: unknown generation parameter"):
+        parse_params("colour=red")
+    with pytest.raises(ParamError, match="expected key=value"):
+        parse_params("temperature")

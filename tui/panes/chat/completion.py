@@ -1,0 +1,368 @@
+"""CompletionView: completion mode for base and legacy fine-tuned models.
+
+A raw prompt goes to `Backend.stream_completion`; the continuation streams in after the prompt, and every
+generated token gets a row in a table: move through it with the keyboard to see that token's top alternatives and
+their probabilities, and the token is highlighted in the text. Ctrl+L applies the classification recipe from
+OpenAI's legacy fine-tuning guide (prompt ends with a separator, max_tokens=1, logprobs=5, greedy) so a
+classifier's label and its runner-ups show in one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, Static, TextArea
+from textual.worker import Worker
+
+from ....core.backends.base import Backend, Delta, Finish, TokenLogprob
+from ....core.errors import GptbenchError, InputError, ParamError
+from ....core.params import PRESETS, GenerationParams
+from ....core.store import ReplyRecorder
+from ...errors import one_line
+from ...widgets.params_panel import check_field, format_stop, parse_stop
+from ...widgets.usage_line import UsageLine, summarize
+
+#: The separator the legacy fine-tuning guide puts between a classification prompt and its label.
+DEFAULT_SEPARATOR = "\n\n###\n\n"
+#: How many alternatives per token are asked for unless the user says otherwise (the legacy API's maximum).
+DEFAULT_LOGPROBS = 5
+
+
+def show_token(token: str) -> str:
+    """A token with its whitespace visible, quoted so a leading space shows."""
+    return "'" + token.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t") + "'"
+
+
+def percent(logprob: float) -> str:
+    """A log-probability as a percentage."""
+    return f"{100 * math.exp(logprob):.1f}%"
+
+
+def finish_summary(finish: Finish, reason: str, with_model: bool = True) -> str:
+    """The usage line after a reply, from its Finish event (without the model where a header names it)."""
+    usage = finish.usage
+    return summarize(
+        reason,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        finish.tokens_per_second,
+        finish.time_to_first_token,
+        finish.elapsed,
+        finish.model if with_model else "",
+    )
+
+
+def backend_for(
+    widget: Any, backend: Backend | None, kind: str | None, model: str | None, base_url: str | None = None
+) -> Backend:
+    """The backend given to the widget, else the app's shared one for (kind, model, base_url)."""
+    if backend is not None:
+        return backend
+    pool = getattr(widget.app, "pool", None)
+    if pool is None:
+        raise InputError("no backend: this view needs the app's backend pool or a backend passed in")
+    return pool.get(kind, model, base_url)
+
+
+async def ready(widget: Any, backend: Backend) -> None:
+    """Wait for the app to load a local model (its status line shows progress); a no-op in a bare test app."""
+    wait_loaded = getattr(widget.app, "wait_loaded", None)
+    if wait_loaded is not None:
+        await wait_loaded(backend)
+
+
+class CompletionView(Vertical):
+    """Raw prompt in, continuation out, with per-token top logprobs on demand."""
+
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run", id="completion.run"),
+        Binding("escape", "cancel", "Cancel", id="completion.cancel"),
+        Binding("ctrl+l", "classify", "Classify preset", id="completion.classify"),
+    ]
+
+    DEFAULT_CSS = """
+    CompletionView { height: 1fr; }
+    CompletionView #completion-controls { height: 1; }
+    CompletionView #completion-controls Label { padding: 0 1; }
+    CompletionView #completion-controls Input { width: 1fr; }
+    CompletionView #completion-prompt { height: 1fr; min-height: 4; }
+    CompletionView #completion-output-box { height: 1fr; min-height: 3; border-top: solid $primary; }
+    CompletionView #completion-tokens-box { height: 8; }
+    CompletionView #completion-tokens { width: 1fr; }
+    CompletionView #completion-alternatives { width: 1fr; padding: 0 1; }
+    CompletionView #completion-status { height: 1; padding: 0 1; color: $text-muted; }
+    CompletionView #completion-status.-error { color: $error; }
+    """
+
+    class Saved(Message):
+        """A run was saved in the store, in session `session_id` (mode "completion")."""
+
+        def __init__(self, session_id: int) -> None:
+            super().__init__()
+            self.session_id = session_id
+
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        kind: str | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        *,
+        session_id: int | None = None,
+        base_url: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self._backend = backend
+        self._kind = kind
+        self._model = model
+        self._base_url = base_url
+        self._params = params
+        #: The store session runs are saved in (created on the first run when the app has a store).
+        self.session_id = session_id
+        self._worker: Worker | None = None
+        self._prompt = ""
+        self._text = ""
+        #: Per generated token: its logprob record and its [start, end) span in the continuation.
+        self._tokens: list[tuple[TokenLogprob, int, int]] = []
+        self._selected: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="completion-controls"):
+            yield Label("stop")
+            yield Input(placeholder="none", id="completion-stop", compact=True)
+            yield Label("max_tokens")
+            yield Input("64", id="completion-max_tokens", compact=True)
+            yield Label("logprobs")
+            yield Input(str(DEFAULT_LOGPROBS), id="completion-logprobs", compact=True)
+            yield Label("separator")
+            yield Input(format_stop((DEFAULT_SEPARATOR,)), id="completion-separator", compact=True)
+        yield TextArea(id="completion-prompt", soft_wrap=True)
+        with VerticalScroll(id="completion-output-box"):
+            yield Static("", id="completion-output")
+        with Horizontal(id="completion-tokens-box"):
+            yield DataTable(id="completion-tokens", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="completion-alternatives")
+        yield UsageLine(id="completion-usage")
+        yield Static("ctrl+r run · esc cancel · ctrl+l classification preset", id="completion-status")
+
+    async def on_mount(self) -> None:
+        self.query_one("#completion-tokens", DataTable).add_columns("#", "token", "p")
+        store = getattr(self.app, "store", None)
+        if store is not None and self.session_id is not None:
+            await self._restore(store, self.session_id)
+
+    async def _restore(self, store: Any, session_id: int) -> None:
+        """Show the session's last prompt and continuation again."""
+        try:
+            path = await store.path(session_id)
+        except GptbenchError as err:
+            self._status(one_line(err), error=True)
+            return
+        prompts = [m for m in path if m.role == "user"]
+        if prompts:
+            self.query_one("#completion-prompt", TextArea).text = prompts[-1].content
+            self._prompt = prompts[-1].content
+            self._text = path[-1].content if path[-1].role == "assistant" else ""
+            self._render_output()
+
+    # ----------------------------------------------------------------- configuration
+
+    @property
+    def base_params(self) -> GenerationParams:
+        """The session's parameters (or the app's defaults) that the fields here override."""
+        if self._params is not None:
+            return self._params
+        settings = getattr(self.app, "settings", None)
+        return settings.params if settings is not None else GenerationParams()
+
+    def set_params(self, params: GenerationParams) -> None:
+        """Use these parameters (e.g. from a ParamsPanel) under the stop/max_tokens/logprobs fields."""
+        self._params = params
+
+    def set_target(self, kind: str | None, model: str | None, base_url: str | None = None) -> None:
+        """Send later runs to another backend kind / model from the app's pool."""
+        self._kind, self._model, self._base_url = kind, model, base_url
+        self._backend = None
+
+    def run_params(self) -> GenerationParams:
+        """The parameters a run uses: the base ones with this view's fields applied (ParamError names a field)."""
+        values: dict[str, Any] = {}
+        for name in ("stop", "max_tokens", "logprobs"):
+            values[name] = check_field(name, self.query_one(f"#completion-{name}", Input).value)
+        return self.base_params.merged(**values)
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and self._worker.is_running
+
+    @property
+    def continuation(self) -> str:
+        """The text generated by the last (or current) run."""
+        return self._text
+
+    # ----------------------------------------------------------------- actions
+
+    def action_classify(self) -> None:
+        """The classification recipe: separator at the end of the prompt, one greedy token, top 5 logprobs."""
+        try:
+            separators = parse_stop(self.query_one("#completion-separator", Input).value)
+        except ParamError as err:
+            self._status("separator" + str(err).removeprefix("stop"), error=True)
+            return
+        separator = separators[0] if separators else DEFAULT_SEPARATOR
+        prompt = self.query_one("#completion-prompt", TextArea)
+        if not prompt.text.endswith(separator):
+            prompt.text = prompt.text.rstrip() + separator
+        recipe = PRESETS["classify"]
+        self.query_one("#completion-max_tokens", Input).value = str(recipe.max_tokens)
+        self.query_one("#completion-logprobs", Input).value = str(recipe.logprobs)
+        self.query_one("#completion-stop", Input).value = ""
+        self._params = self.base_params.merged(temperature=recipe.temperature, do_sample=recipe.do_sample)
+        self._status("classification preset: separator appended, max_tokens=1, logprobs=5, greedy")
+
+    def action_run(self) -> None:
+        prompt = self.query_one("#completion-prompt", TextArea).text
+        if not prompt.strip():
+            self._status("the prompt is empty: write a prompt first", error=True)
+            return
+        try:
+            params = self.run_params()
+            backend = backend_for(self, self._backend, self._kind, self._model, self._base_url)
+        except GptbenchError as err:
+            self._status(one_line(err), error=True)
+            return
+        self.action_cancel()
+        self._worker = self.run_worker(
+            self._generate(backend, prompt, params), group="completion", exclusive=True, exit_on_error=False
+        )
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self._worker.cancel()
+
+    # ----------------------------------------------------------------- streaming
+
+    async def _generate(self, backend: Backend, prompt: str, params: GenerationParams) -> None:
+        self._start(prompt)
+        usage = self.query_one(UsageLine)
+        usage.start()
+        recorder: ReplyRecorder | None = None
+        started, count = time.monotonic(), 0
+        try:
+            await ready(self, backend)
+            recorder = await self._record(backend, prompt, params)
+            finish: Finish | None = None
+            async for event in backend.stream_completion(prompt, params):
+                if isinstance(event, Finish):
+                    finish = event
+                    continue
+                if recorder is not None:
+                    await recorder.add(event.text, event.index)
+                if event.index == 0:
+                    count += 1
+                    usage.add_tokens()
+                    self._append(event)
+        except asyncio.CancelledError:
+            usage.finish(f"stopped · ↓{count} · {time.monotonic() - started:.1f}s")
+            if recorder is not None:
+                await recorder.stop()
+                self.post_message(self.Saved(recorder.messages[0].session_id))
+            raise
+        except Exception as exc:  # noqa: BLE001 - a backend failure is one line on screen, never a traceback
+            usage.clear()
+            self._status(one_line(exc), error=True)
+            if recorder is not None:
+                await recorder.stop(error=one_line(exc))
+            return
+        reason = finish.finish_reasons[0] if finish and finish.finish_reasons else "stop"
+        usage.finish(finish_summary(finish, reason) if finish else reason)
+        if recorder is not None:
+            if finish is not None:
+                await recorder.finish(finish)
+            else:
+                await recorder.stop(error="the backend ended the stream without a finish event")
+            self.post_message(self.Saved(recorder.messages[0].session_id))
+
+    async def _record(self, backend: Backend, prompt: str, params: GenerationParams) -> ReplyRecorder | None:
+        """Save the prompt and open the reply rows, when the app has a store (a failure only skips saving)."""
+        store = getattr(self.app, "store", None)
+        if store is None:
+            return None
+        model = self._model or backend.model
+        try:
+            if self.session_id is None:
+                title = " ".join(prompt.split())[:40]
+                session = await store.create_session(
+                    title, backend=backend.kind, model=model, params=params, mode="completion"
+                )
+                self.session_id = session.id
+            user = await store.add_user_message(self.session_id, prompt)
+            replies = await store.begin_replies(
+                self.session_id, user.id, n=params.n, backend=backend.kind, model=model, params=params
+            )
+        except GptbenchError as err:
+            self._status(f"not saved: {one_line(err)}", error=True)
+            return None
+        return ReplyRecorder(store, replies)
+
+    def _start(self, prompt: str) -> None:
+        self._prompt, self._text, self._tokens, self._selected = prompt, "", [], None
+        self.query_one("#completion-tokens", DataTable).clear()
+        self.query_one("#completion-alternatives", Static).update("")
+        self._status("")
+        self._render_output()
+
+    def _append(self, delta: Delta) -> None:
+        table = self.query_one("#completion-tokens", DataTable)
+        start = len(self._text)
+        limit = start + len(delta.text)
+        for lp in delta.logprobs:
+            end = min(start + len(lp.token), limit)
+            self._tokens.append((lp, start, end))
+            table.add_row(str(len(self._tokens)), show_token(lp.token), percent(lp.logprob))
+            start = end
+        self._text += delta.text
+        if self._selected is None and self._tokens:
+            self._show_alternatives(0)
+        self._render_output()
+
+    def _render_output(self) -> None:
+        text = Text(self._prompt, style="dim")
+        body = Text(self._text, style="bold")
+        if self._selected is not None and self._selected < len(self._tokens):
+            _, start, end = self._tokens[self._selected]
+            body.stylize("reverse", start, end)
+        text.append_text(body)
+        self.query_one("#completion-output", Static).update(text)
+        self.query_one("#completion-output-box", VerticalScroll).scroll_end(animate=False)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_alternatives(event.cursor_row)
+        self._render_output()
+
+    def _show_alternatives(self, row: int) -> None:
+        if not 0 <= row < len(self._tokens):
+            return
+        self._selected = row
+        lp, _, _ = self._tokens[row]
+        lines = Text(f"token {row + 1}: {show_token(lp.token)} {percent(lp.logprob)}\n", style="bold")
+        for token, logprob in lp.top or ((lp.token, lp.logprob),):
+            mark = "▸ " if token == lp.token else "  "
+            lines.append(f"{mark}{show_token(token):<16} {percent(logprob):>6}\n")
+        self.query_one("#completion-alternatives", Static).update(lines)
+
+    def _status(self, message: str, error: bool = False) -> None:
+        status = self.query_one("#completion-status", Static)
+        status.update(Text(message))
+        status.set_class(error, "-error")
