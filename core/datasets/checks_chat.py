@@ -18,6 +18,7 @@ from .stats import fill_training_stats
 
 ALLOWED_KEYS = frozenset(("role", "content", "name", "function_call", "weight"))
 ALLOWED_ROLES = frozenset(("system", "user", "assistant", "function"))
+_ROLE_FLAGS = ALLOWED_ROLES
 
 #: The cookbook's error categories, in its order, then the reader's own (a line that is not an object at all).
 CATEGORIES: dict[str, str] = {
@@ -145,6 +146,45 @@ class ChatTally:
         self.add_example(record.line, record.data, counter, key)
 
     def add_example(self, row: int, data: dict, counter: TokenCounter, key: int | None = None) -> None:
+        """Tally one parsed example. The common case (plain role/content messages) takes one fused pass;
+        anything unusual goes through the general checks and counting."""
+        messages = data.get("messages")
+        if type(messages) is list and messages:
+            count = counter.count
+            total = 3
+            assistant = 0
+            has_system = has_user = has_assistant = False
+            for m in messages:
+                if type(m) is not dict or len(m) != 2:
+                    break
+                role = m.get("role")
+                content = m.get("content")
+                if type(content) is not str or not content or role not in _ROLE_FLAGS:
+                    break
+                n = count(content)
+                total += 3 + count(role) + n
+                if role == "assistant":
+                    assistant += n
+                    has_assistant = True
+                elif role == "user":
+                    has_user = True
+                elif role == "system":
+                    has_system = True
+            else:
+                if has_assistant:
+                    if not has_system:
+                        self.missing_system.append(row)
+                    if not has_user:
+                        self.missing_user.append(row)
+                    self.rows.append(row)
+                    self.n_messages.append(len(messages))
+                    self.total_tokens.append(total)
+                    self.assistant_tokens.append(assistant)
+                    self.keys.append(example_key(data) if key is None else key)
+                    return
+        self._add_general(row, data, counter, key)
+
+    def _add_general(self, row: int, data: dict, counter: TokenCounter, key: int | None) -> None:
         errors = example_errors(data)
         if errors:
             if "messages" not in data and record_format(data) == PROMPT_COMPLETION:
@@ -241,7 +281,7 @@ def finish(tally: ChatTally, model: str, limit: int) -> tuple[list[Issue], list[
             Issue(
                 f"format:{category}",
                 "error",
-                f"{category}: {len(rows)} examples — {meaning} (rows {_rows_text(rows)}){detail}",
+                f"{len(rows)} examples — {meaning} (rows {_rows_text(rows)}){detail}",
                 rows,
                 "drop_invalid",
             )

@@ -1,5 +1,5 @@
 """One module per subcommand, each with `register(subparsers)`; kept import-light."""
 
-from . import chat, config, models, serve, tokens
+from . import chat, config, data, models, serve, tokens
 
-COMMANDS = (chat, models, serve, tokens, config)
+COMMANDS = (chat, models, serve, tokens, data, config)
