@@ -55,8 +55,11 @@ def segments(text: str, target: int = 2048) -> list[str]:
     Cuts depend on the content, not on positions, so an edit changes only the pieces around it (what the
     pane's incremental counting relies on). Long lines are cut at sentence ends, then anywhere exact.
     """
+    lines = _LINE_CUT.split(text) if text else []
+    if not lines or max(map(len, lines)) <= 2 * target:
+        return lines
     out: list[str] = []
-    for line in _LINE_CUT.split(text):
+    for line in lines:
         if len(line) <= 2 * target:
             out.append(line)
             continue

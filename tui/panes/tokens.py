@@ -1,0 +1,359 @@
+"""The Tokens pane: type (or paste) text and see it tokenized live — counts per tokenizer, token colours,
+ids, context use and cost for a model, and the model's most likely next tokens.
+
+Counting runs in a worker thread, one at a time: while it runs, further keystrokes only mark the text dirty and
+the worker goes again with the latest text, so typing never waits. Only the pieces of text an edit touched are
+re-encoded (core.tokens.live), which keeps a 50,000-token text within a few milliseconds per keystroke.
+The pane reads `app.settings` and `app.backend` when the app has them and works without them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gptbench.core.errors import GptbenchError
+from gptbench.core.prices import price_for
+from gptbench.core.tokens import context_window, get_tokenizer, next_token_distribution, tokenizer_of_backend
+from gptbench.core.tokens.live import LiveCounter, Snapshot
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..widgets.token_area import TokenArea
+from ..widgets.token_bar import ContextBar
+
+#: Tokenizers always counted side by side (the chosen model's comes first).
+SIDE_BY_SIDE = ("o200k_base", "cl100k_base", "r50k_base")
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_RESERVE = 256
+NEXT_K = 10
+#: Debounce for the local model's count (a Hugging Face tokenizer encodes the whole text each time).
+LOCAL_DELAY = 0.3
+
+
+class TokensPane(Vertical):
+    """Editor with live token counts; ctrl+t ids, ctrl+n next tokens, ctrl+l model."""
+
+    DEFAULT_CSS = """
+    TokensPane { height: 1fr; }
+    TokensPane #tokens-controls { height: 1; padding: 0 1; }
+    TokensPane #tokens-controls Label { padding: 0 1 0 0; color: $text-muted; }
+    TokensPane #tokens-controls Input { border: none; height: 1; padding: 0; margin: 0 2 0 0; }
+    TokensPane #tokens-model { width: 28; }
+    TokensPane #tokens-max { width: 8; }
+    TokensPane #tokens-main { height: 1fr; }
+    TokensPane #tokens-editor { width: 1fr; height: 1fr; }
+    TokensPane #tokens-next { width: 30; height: 1fr; display: none; border-left: solid $panel; }
+    TokensPane #tokens-next.-shown { display: block; }
+    TokensPane #tokens-next-title { height: auto; color: $text-muted; padding: 0 1; }
+    TokensPane #tokens-next-list { height: 1fr; border: none; }
+    TokensPane .tokens-line { height: 1; padding: 0 1; }
+    TokensPane ContextBar { padding: 0 1; }
+    TokensPane #tokens-ids { height: 4; padding: 0 1; display: none; border-top: solid $panel; }
+    TokensPane #tokens-ids.-shown { display: block; }
+    TokensPane .-error { color: $error; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+t", "toggle_ids", "Ids", id="tokens.toggle_ids"),
+        Binding("ctrl+n", "next_token", "Next token", id="tokens.next_token"),
+        Binding("ctrl+l", "focus_model", "Model", id="tokens.model"),
+        Binding("escape", "close_next", "Close", id="tokens.close_next", show=False),
+    ]
+
+    def __init__(self, text: str = "", *, id: str | None = "tokens-pane") -> None:
+        super().__init__(id=id)
+        self._initial = text
+        self._counter: LiveCounter | None = None
+        self._snapshot: Snapshot | None = None
+        self._busy = False
+        self._dirty = False
+        self._local_count: tuple[str, int] | None = None
+        self._local_timer: Any = None
+        self._next_tokens: list[str] = []
+
+    # ---- layout ---------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="tokens-controls"):
+            yield Label("model")
+            yield Input(self._default_model(), id="tokens-model", placeholder="gpt-4o-mini, r50k_base, local")
+            yield Label("max_tokens")
+            yield Input(str(self._default_reserve()), id="tokens-max", type="integer")
+        with Horizontal(id="tokens-main"):
+            yield TokenArea(self._initial, id="tokens-editor", soft_wrap=True, show_line_numbers=False)
+            with Vertical(id="tokens-next"):
+                yield Static("next token", id="tokens-next-title")
+                yield OptionList(id="tokens-next-list")
+        yield Static("counting…", id="tokens-counts", classes="tokens-line")
+        yield Static("", id="tokens-ratios", classes="tokens-line")
+        yield ContextBar(id="tokens-bar")
+        yield Static("", id="tokens-cost", classes="tokens-line")
+        yield Static("", id="tokens-ids")
+
+    def on_mount(self) -> None:
+        self.editor.focus()
+        self._configure()
+
+    @property
+    def editor(self) -> TokenArea:
+        return self.query_one("#tokens-editor", TokenArea)
+
+    # ---- what the app offers (both optional) ------------------------------------------------------------
+    def _settings(self) -> Any:
+        return getattr(self.app, "settings", None)
+
+    def _backend(self) -> Any:
+        try:
+            return getattr(self.app, "backend", None)
+        except GptbenchError:
+            return None
+
+    def _default_model(self) -> str:
+        settings = self._settings()
+        if settings is not None and getattr(settings, "backend", None) == "openai" and settings.model:
+            return settings.model
+        return DEFAULT_MODEL
+
+    def _default_reserve(self) -> int:
+        settings = self._settings()
+        params = getattr(settings, "params", None)
+        return getattr(params, "max_tokens", None) or DEFAULT_RESERVE
+
+    def _local(self) -> Any:
+        """The loaded local model's tokenizer, if the app has one loaded."""
+        backend = self._backend()
+        if (
+            backend is None
+            or getattr(backend, "kind", None) != "local"
+            or not getattr(backend, "loaded", False)
+        ):
+            return None
+        return tokenizer_of_backend(backend)
+
+    # ---- choosing the model ---------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.query_one("#tokens-model", Input).value.strip() or DEFAULT_MODEL
+
+    @property
+    def reserve(self) -> int:
+        value = self.query_one("#tokens-max", Input).value.strip()
+        return int(value) if value.isdigit() else 0
+
+    @on(Input.Changed, "#tokens-model")
+    def _model_changed(self) -> None:
+        self._configure()
+
+    @on(Input.Changed, "#tokens-max")
+    def _reserve_changed(self) -> None:
+        self._show_context()
+
+    def _configure(self) -> None:
+        """Pick the tokenizers for the model typed in (building encodings happens in a worker)."""
+        self.run_worker(self._build_counter, thread=True, exclusive=True, group="tokens-setup")
+
+    def _build_counter(self) -> None:
+        model = self.model
+        try:
+            local = self._local()
+            if model == "local":
+                if local is None:
+                    raise GptbenchError("local: no local model is loaded (open the Chat pane to load it)")
+                primary = local
+            else:
+                primary = get_tokenizer(model)
+            others = [get_tokenizer(n) for n in SIDE_BY_SIDE if n != primary.name]
+        except GptbenchError as exc:
+            self.app.call_from_thread(self._show_error, str(exc))
+            return
+        self.app.call_from_thread(self._adopt, [primary, *others])
+
+    def _adopt(self, tokenizers: list[Any]) -> None:
+        if self._counter is None:
+            self._counter = LiveCounter(tokenizers)
+        else:
+            self._counter.set_tokenizers(tokenizers)  # safe: counts run one at a time and read the list once
+        self._recount()
+
+    def _show_error(self, message: str) -> None:
+        counts = self.query_one("#tokens-counts", Static)
+        counts.update(message)
+        counts.add_class("-error")
+
+    # ---- live counting ----------------------------------------------------------------------------------
+    @on(TokenArea.Changed, "#tokens-editor")
+    def _text_changed(self) -> None:
+        self._recount()
+        self._schedule_local()
+
+    def _recount(self) -> None:
+        if self._counter is None:
+            return
+        if self._busy:
+            self._dirty = True
+            return
+        self._busy, self._dirty = True, False
+        counter, text, version = self._counter, self.editor.text, self.editor.version
+        self.run_worker(lambda: self._count(counter, text, version), thread=True, group="tokens-count")
+
+    def _count(self, counter: LiveCounter, text: str, version: int) -> None:
+        try:
+            snap = counter.count(text)
+        except Exception as exc:  # a worker must hand every failure back as a message
+            self.app.call_from_thread(self._count_failed, exc)
+            return
+        self.app.call_from_thread(self._apply, snap, version, counter.primary)
+
+    def _count_failed(self, exc: Exception) -> None:
+        self._busy = False
+        self._show_error(f"counting failed: {exc}")
+
+    def _apply(self, snap: Snapshot, version: int, primary: Any) -> None:
+        self._busy = False
+        self._snapshot = snap
+        self.editor.show_tokens(snap, version, primary)
+        self._show_counts()
+        self._show_context()
+        self._show_ids()
+        if self._dirty or version != self.editor.version:
+            self._recount()
+
+    def _schedule_local(self) -> None:
+        if self._local_timer is not None:
+            self._local_timer.stop()
+        if self._local() is not None and self.model != "local":
+            self._local_timer = self.set_timer(LOCAL_DELAY, self._count_local)
+
+    def _count_local(self) -> None:
+        local, text = self._local(), self.editor.text
+        if local is None:
+            return
+
+        def work() -> None:
+            n = local.count(text)
+            self.app.call_from_thread(self._set_local, local.name, n)
+
+        self.run_worker(work, thread=True, exclusive=True, group="tokens-local")
+
+    def _set_local(self, name: str, n: int) -> None:
+        self._local_count = (name, n)
+        self._show_counts()
+
+    # ---- showing ----------------------------------------------------------------------------------------
+    def _show_counts(self) -> None:
+        snap = self._snapshot
+        if snap is None:
+            return
+        line = Text()
+        for i, (name, n) in enumerate(snap.counts.items()):
+            line.append("  " if i else "")
+            line.append(f"{name} ", style="bold" if i == 0 else "dim")
+            line.append(f"{n:,}", style="bold" if i == 0 else "")
+        if self._local_count is not None:
+            line.append(f"  {self._local_count[0]} ", style="dim")
+            line.append(f"{self._local_count[1]:,}")
+        counts = self.query_one("#tokens-counts", Static)
+        counts.remove_class("-error")
+        counts.update(line)
+        primary = self.primary_count
+        ratio = (
+            f"{snap.characters / primary:.2f} chars/token · {snap.bytes / primary:.2f} bytes/token"
+            if primary
+            else "empty"
+        )
+        self.query_one("#tokens-ratios", Static).update(
+            f"{snap.characters:,} chars · {snap.bytes:,} bytes · {ratio}"
+        )
+
+    @property
+    def primary_count(self) -> int:
+        snap = self._snapshot
+        return next(iter(snap.counts.values()), 0) if snap else 0
+
+    def _show_context(self) -> None:
+        if self._snapshot is None:
+            return
+        model, prompt, reserve = self.model, self.primary_count, self.reserve
+        backend = self._backend()
+        window = getattr(backend, "context_window", None) if model == "local" else context_window(model)
+        self.query_one(ContextBar).show(prompt, reserve, window or None, "context")
+        settings = self._settings()
+        price = price_for(model, getattr(settings, "prices", None)) if model != "local" else None
+        cost = self.query_one("#tokens-cost", Static)
+        if price is None:
+            cost.update(f"cost: no price for {model} (add one under [prices] in the config)")
+            return
+        cost.update(
+            f"cost ≤ ${price.cost(prompt, reserve):.6f}  (${price.input:g}/1M in, ${price.output:g}/1M out; "
+            f"{price.source} price as of {price.as_of})"
+        )
+
+    def _show_ids(self) -> None:
+        panel = self.query_one("#tokens-ids", Static)
+        if not panel.has_class("-shown"):
+            return
+        row = self.editor.cursor_location[0]
+        line = self.editor.document.get_line(row)
+        out = Text(f"line {row + 1}: ", style="dim")
+        for start, end, index, token_id in self.editor.line_tokens(row):
+            out.append(repr(line[start:end])[1:-1] or "·", style="reverse" if index % 2 else "underline")
+            out.append(f"{token_id} ", style="dim")
+        panel.update(out)
+
+    @on(TokenArea.SelectionChanged, "#tokens-editor")
+    def _cursor_moved(self) -> None:
+        self._show_ids()
+
+    # ---- actions ------------------------------------------------------------------------------------------
+    def action_toggle_ids(self) -> None:
+        self.query_one("#tokens-ids", Static).toggle_class("-shown")
+        self._show_ids()
+
+    def action_focus_model(self) -> None:
+        self.query_one("#tokens-model", Input).focus()
+
+    def action_close_next(self) -> None:
+        self.query_one("#tokens-next").remove_class("-shown")
+        self.editor.focus()
+
+    def action_next_token(self) -> None:
+        """Ask the backend for the most likely next tokens after the text (in a worker)."""
+        panel = self.query_one("#tokens-next")
+        panel.add_class("-shown")
+        title = self.query_one("#tokens-next-title", Static)
+        backend = self._backend()
+        if backend is None:
+            title.update("next token: no model (the app has no backend)")
+            return
+        title.update(f"next token · {backend.model} · …")
+        self.run_worker(self._next(backend, self.editor.text), exclusive=True, group="tokens-next")
+
+    async def _next(self, backend: Any, text: str) -> None:
+        title = self.query_one("#tokens-next-title", Static)
+        options = self.query_one("#tokens-next-list", OptionList)
+        try:
+            top = await next_token_distribution(backend, text, NEXT_K)
+        except GptbenchError as exc:
+            title.update(Text(f"next token: {exc}", style="bold"))
+            return
+        title.update(f"next token · {backend.model}\n↑↓ pick · enter append · esc close")
+        options.clear_options()
+        options.add_options(
+            Option(Text.assemble((f"{p:6.1%} ", "bold"), repr(token)), id=f"t{i}")
+            for i, (token, p) in enumerate(top)
+        )
+        self._next_tokens = [token for token, _ in top]
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#tokens-next-list")
+    def _pick(self, event: OptionList.OptionSelected) -> None:
+        token = self._next_tokens[event.option_index]
+        editor = self.editor
+        editor.insert(token, editor.document.end)
+        editor.move_cursor(editor.document.end)
+        self.action_next_token()

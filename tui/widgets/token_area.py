@@ -1,0 +1,74 @@
+"""TokenArea: a TextArea whose visible lines show their tokens in alternating colours.
+
+Only the lines Textual asks to render are coloured (`get_line`), from the latest counting snapshot, so a
+50,000-token text costs no more to colour than the screen shows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from gptbench.core.tokens.live import Snapshot, tokens_in_range
+from rich.text import Text
+from textual.widgets import TextArea
+
+
+class TokenArea(TextArea):
+    COMPONENT_CLASSES = {"token-area--even", "token-area--odd"}
+    DEFAULT_CSS = """
+    TokenArea > .token-area--even { background: $primary 22%; }
+    TokenArea > .token-area--odd { background: $accent 22%; }
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Bumped on every edit; a snapshot colours the text only if it was made for the current version.
+        self.version = 0
+        self.snapshot: Snapshot | None = None
+        self.snapshot_version = -1
+        self.tokenizer: Any = None
+        self._line_starts: list[int] = []
+
+    def show_tokens(self, snapshot: Snapshot, version: int, tokenizer: Any) -> None:
+        """Colour tokens from `snapshot` (made for text version `version`) and redraw the visible lines."""
+        self.snapshot, self.snapshot_version, self.tokenizer = snapshot, version, tokenizer
+        self._line_starts = []
+        self._line_cache.clear()  # the render cache key does not know about token colours
+        self.refresh()
+
+    def line_start(self, line_index: int) -> int:
+        """Character offset of a line in the snapshot's text."""
+        if not self._line_starts and self.snapshot is not None:
+            lengths = (len(line) + 1 for line in self.snapshot.text.split("\n"))
+            self._line_starts = [0, *itertools.accumulate(lengths)]
+        return self._line_starts[line_index] if line_index < len(self._line_starts) else 0
+
+    def line_tokens(self, line_index: int) -> list[tuple[int, int, int, int]]:
+        """(start, end, token index, id) of the tokens on a line, columns relative to the line."""
+        if self.snapshot is None or self.snapshot_version != self.version:
+            return []
+        start = self.line_start(line_index)
+        end = start + len(self.document.get_line(line_index))
+        return [
+            (s - start, e - start, n, i)
+            for s, e, n, i in tokens_in_range(self.snapshot, self.tokenizer, start, end)
+        ]
+
+    def get_line(self, line_index: int) -> Text:
+        line = super().get_line(line_index)
+        if self.snapshot is None or self.snapshot_version != self.version:
+            return line
+        even = self.get_component_rich_style("token-area--even", partial=True)
+        odd = self.get_component_rich_style("token-area--odd", partial=True)
+        for start, end, index, _ in self.line_tokens(line_index):
+            line.stylize(odd if index % 2 else even, start, end)
+        return line
+
+    def edit(self, *args: Any, **kwargs: Any) -> Any:
+        self.version += 1
+        return super().edit(*args, **kwargs)
+
+    def load_text(self, text: str) -> None:
+        self.version += 1
+        super().load_text(text)
