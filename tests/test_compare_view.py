@@ -144,3 +144,28 @@ def test_params_line_round_trip() -> None:
         parse_params("colour=red")
     with pytest.raises(ParamError, match="expected key=value"):
         parse_params("temperature")
+
+
+async def test_tiny_gpt2_two_seeds_give_two_answers(tiny_gpt2) -> None:
+    from gptbench.core.backends.local import LocalBackend
+
+    backend = LocalBackend(str(tiny_gpt2))
+    sampled = GenerationParams(do_sample=True, temperature=1.0, max_tokens=8)
+    view = CompareView(
+        QUESTION,
+        left=Target("local", None, sampled.merged(seed=1), backend),
+        right=Target("local", None, sampled.merged(seed=2), backend),
+    )
+    app = CompareApp(view)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("ctrl+r")
+            await wait_idle(pilot, view)
+            (left, left_reason), (right, right_reason) = view.results["left"], view.results["right"]
+            assert left_reason == right_reason == "length"  # 8 tokens each, no EOS from random weights
+            assert left and right and left != right
+            assert answer(app, "left") == left and answer(app, "right") == right
+            for side in ("left", "right"):
+                assert "↓" in shown(app, f"#{side}-usage") and "tok/s" in shown(app, f"#{side}-usage")
+    finally:
+        await backend.aclose()

@@ -152,3 +152,30 @@ async def test_runs_are_saved_as_completion_sessions(tmp_path: Path) -> None:
             assert shown(app, "#completion-output") == "The capital of France is Paris.\n"
     finally:
         await store.close()
+
+
+async def test_tiny_gpt2_streams_a_continuation_with_top_logprobs(tiny_gpt2: Path) -> None:
+    from gptbench.core.backends.local import LocalBackend
+
+    backend = LocalBackend(str(tiny_gpt2))
+    app = CompletionApp(backend, params=GenerationParams(do_sample=False))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.query_one("#completion-max_tokens", Input).value = "6"
+            app.query_one("#completion-logprobs", Input).value = "3"
+            view = await run_prompt(pilot, "Hello world")
+            table = app.query_one("#completion-tokens", DataTable)
+            assert table.row_count == 6
+            assert view.continuation  # real text from the model
+            assert shown(app, "#completion-output") == "Hello world" + view.continuation
+            table.focus()
+            await pilot.press("down", "down")
+            await pilot.pause()
+            alternatives = shown(app, "#completion-alternatives")
+            assert alternatives.startswith("token 3: ")
+            assert alternatives.count("%") == 4  # the chosen token + its top 3
+            # Greedy: the chosen token is the most likely alternative.
+            assert alternatives.splitlines()[1].startswith("▸ ")
+            assert shown(app, "#completion-usage").startswith("length · ↑2 ↓6")
+    finally:
+        await backend.aclose()
