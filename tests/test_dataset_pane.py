@@ -265,3 +265,35 @@ async def test_applying_fixes_writes_a_new_file_and_leaves_the_source(pairs_file
         await pilot.press("t")
         await wait_for(pilot, lambda: "sent to Fine-tune" in screen_text(app))
         assert app.handed == [prepared]
+
+
+class NoRouteApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield DatasetPane()
+
+
+async def test_hand_off_without_a_fine_tune_pane_says_so(chat_file: Path) -> None:
+    app = NoRouteApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(chat_file)
+        await check(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "Fine-tune pane not built yet" in screen_text(app))
+        assert "sent to Fine-tune" not in screen_text(app)
+
+
+async def test_inside_the_app_f4_shows_the_pane_ready_for_a_path(chat_file: Path) -> None:
+    from chat_helpers import ScriptedPool
+    from gptbench.core.config import Settings
+    from gptbench.tui.app import GptBenchApp
+
+    settings = Settings(model="scripted")
+    app = GptBenchApp(settings, pool=ScriptedPool(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "dataset-path")
+        await pilot.press(*str(chat_file), "enter")
+        await wait_for(pilot, lambda: "user: question 2" in screen_text(app))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "0 errors, 1 warnings" in screen_text(app))
+        assert app.query_one(DatasetPane).model == "gpt-4o-mini"

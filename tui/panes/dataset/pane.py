@@ -51,7 +51,7 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class DatasetPane(Vertical):
+class DatasetPane(Vertical, can_focus=True):
     """Browse, check and prepare one dataset file; `open_path(path)` is the way in for other panes."""
 
     DEFAULT_CSS = """
@@ -139,11 +139,22 @@ class DatasetPane(Vertical):
 
     def on_mount(self) -> None:
         self._ticker = self.set_interval(0.1, self._tick, pause=True)
-        self.table.focus()
+        if self.screen.focused is None:
+            self.focus()
+
+    def on_focus(self) -> None:
+        """Focus given to the pane (e.g. by the app showing it) goes to the table, or to the path if no file."""
+        (self.table if self.path is not None else self.query_one("#dataset-path", Input)).focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()  # our inner tabs are no business of the app's pane tabs
 
     def _default_model(self) -> str:
-        settings = getattr(self.app, "settings", None) if self.is_attached else None
-        return getattr(settings, "model", None) or DEFAULT_MODEL
+        """The configured OpenAI model (fine-tuning data targets one), else gpt-4o-mini."""
+        settings = getattr(self.app, "settings", None)
+        if getattr(settings, "backend", None) == "openai" and getattr(settings, "model", None):
+            return str(settings.model)
+        return DEFAULT_MODEL
 
     @property
     def table(self) -> VirtualTable:
@@ -188,6 +199,9 @@ class DatasetPane(Vertical):
         self.table.set_source(self.source, empty_text=empty)
         self._message = None
         self._reset_views()
+        focused = self.screen.focused
+        if focused is None or self in focused.ancestors_with_self:  # never steal focus from another pane
+            self.table.focus()
         self._ticker.resume()
         self._tick()
         return True
@@ -457,7 +471,19 @@ class DatasetPane(Vertical):
             self._show_error("Nothing to send: check the file (c) and apply its fixes (a) first.")
             return
         self.post_message(self.HandOff(target))
-        self._say(f"sent to Fine-tune: {target}", "green")
+        if self._hand_off_routed():
+            self._say(f"sent to Fine-tune: {target}", "green")
+        else:
+            self.app.copy_to_clipboard(str(target))
+            self._say(f"Fine-tune pane not built yet; path copied: {target}", "yellow")
+
+    def _hand_off_routed(self) -> bool:
+        """Whether an ancestor (the app) handles HandOff, so "sent" is true."""
+        for node in self.ancestors:
+            handlers = getattr(type(node), "_decorated_handlers", {})
+            if hasattr(node, "on_dataset_pane_hand_off") or self.HandOff in handlers:
+                return True
+        return False
 
     # -- keys ----------------------------------------------------------------------------------------------
     def action_open(self) -> None:
