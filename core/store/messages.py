@@ -209,10 +209,16 @@ class Messages(Sessions):
 
     def _set_leaf(self, session_id: int, leaf_id: int, now: float) -> None:
         """Make `leaf_id` current and stamp its branch as the most recently selected (inside a transaction)."""
+        # Only ancestors that a sibling outranks need a new stamp (none above the branch point): O(changes).
         self.conn.execute(
-            f"{_ANCESTORS} UPDATE messages SET selected ="
-            " (SELECT coalesce(max(selected), 0) + 1 FROM messages WHERE session_id = ?)"
-            " WHERE id IN (SELECT id FROM up)",
+            f"""{_ANCESTORS}, outranked(id) AS (
+                SELECT a.id FROM up JOIN messages a ON a.id = up.id WHERE EXISTS (
+                    SELECT 1 FROM messages o WHERE o.id != a.id AND o.selected >= a.selected AND (
+                        o.parent_id = a.parent_id
+                        OR (a.parent_id IS NULL AND o.parent_id IS NULL AND o.session_id = a.session_id))))
+            UPDATE messages SET selected =
+                (SELECT coalesce(max(selected), 0) + 1 FROM messages WHERE session_id = ?)
+            WHERE id IN (SELECT id FROM outranked)""",
             (leaf_id, session_id),
         )
         self.conn.execute(

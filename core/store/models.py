@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -74,10 +75,17 @@ class StoredMessage:
 
 def _columns(cls: type, row: sqlite3.Row, **decoded: Any) -> dict[str, Any]:
     """The row's columns named like the dataclass fields, with the JSON ones already decoded."""
-    return {f.name: decoded[f.name] if f.name in decoded else row[f.name] for f in fields(cls)}
+    return {name: decoded[name] if name in decoded else row[name] for name in _field_names(cls)}
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+@functools.lru_cache(maxsize=256)
 def _params(text: str | None) -> GenerationParams | None:
+    """Decoded once per distinct JSON: a long session repeats the same few parameter sets."""
     return GenerationParams.from_dict(json.loads(text)) if text is not None else None
 
 
