@@ -334,10 +334,14 @@ async def test_recorder_saves_at_most_every_interval_then_finalises(tmp_path: Pa
 
         q2 = await store.add_user_message(s.id, "again")
         rec = ReplyRecorder(store, await store.begin_replies(s.id, q2.id), interval=0)
+        await asyncio.sleep(0.05)
         await rec.add("par")
         assert (await store.get_message(rec.messages[0].id)).content == "par"  # interval 0: saved at once
+        await asyncio.sleep(0.05)
         (stopped,) = await rec.stop()
         assert (stopped.content, stopped.status, stopped.finish_reason) == ("par", "stopped", "cancelled")
+        assert stopped.time_to_first_token is not None and stopped.elapsed is not None
+        assert 0.05 <= stopped.time_to_first_token < stopped.elapsed - 0.04
 
         q3 = await store.add_user_message(s.id, "fail")
         rec = ReplyRecorder(store, await store.begin_replies(s.id, q3.id))

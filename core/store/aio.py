@@ -106,14 +106,18 @@ class ReplyRecorder:
         self.messages = list(messages)
         self.texts = ["" for _ in self.messages]
         self.interval = interval
-        self._saved_at = time.monotonic()
+        self._started = self._saved_at = time.monotonic()
+        self._first_text_at: float | None = None
         self._dirty: set[int] = set()
 
     async def add(self, text: str, index: int = 0) -> None:
         """Append streamed text to choice `index` (a Delta's text and index); saves when `interval` has passed."""
+        now = time.monotonic()
+        if self._first_text_at is None and text:
+            self._first_text_at = now
         self.texts[index] += text
         self._dirty.add(index)
-        if time.monotonic() - self._saved_at >= self.interval:
+        if now - self._saved_at >= self.interval:
             await self.save()
 
     async def save(self) -> None:
@@ -150,14 +154,19 @@ class ReplyRecorder:
     async def stop(self, error: str | None = None) -> list[StoredMessage]:
         """The user cancelled (error=None: status "stopped") or the backend failed (status "error", one line).
 
-        The text received so far is kept in both cases.
+        The text received so far is kept in both cases, with the time to its first text and the time taken,
+        both counted from when this recorder was made.
         """
+        now = time.monotonic()
+        first = self._first_text_at
         out = [
             await self.store.finish_reply(
                 message.id,
                 content=self.texts[index],
                 status="stopped" if error is None else "error",
                 finish_reason="cancelled" if error is None else "error",
+                time_to_first_token=None if first is None else first - self._started,
+                elapsed=now - self._started,
                 error=error,
             )
             for index, message in enumerate(self.messages)
