@@ -183,7 +183,7 @@ async def test_sessions_new_switch_rename_search_delete(tmp_path):
         await wait_for(pilot, lambda: app.screen.query("#dialog-input"))
         app.screen.query_one("#dialog-input").value = "Fruit talk"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: (await_title := chat.session.title) == "Fruit talk")
+        await wait_for(pilot, lambda: chat.session.title == "Fruit talk")
         # Search by content.
         app.query_one("#session-search").value = "bananas"
         await wait_for(pilot, lambda: len(app.query("SessionItem")) == 1)

@@ -1,7 +1,7 @@
 """gptbench's own Textual themes: a dark and a light one, plus the 16-colour fallback Textual ships.
 
 Plain hex colours only: Textual maps them down to 256 or 16 colours when the terminal has fewer, and the
-"textual-ansi" theme (listed in `THEME_NAMES`) uses the terminal's own ANSI palette for 16-colour terminals.
+"ansi-dark" / "ansi-light" themes (listed in `THEME_NAMES`) use the terminal's own ANSI palette for 16-colour terminals.
 """
 
 from __future__ import annotations
@@ -41,4 +41,4 @@ LIGHT = Theme(
 THEMES: tuple[Theme, ...] = (DARK, LIGHT)
 DEFAULT_THEME = DARK.name
 #: The themes offered first in the palette; any registered Textual theme is accepted too.
-THEME_NAMES: tuple[str, ...] = (DARK.name, LIGHT.name, "textual-ansi")
+THEME_NAMES: tuple[str, ...] = (DARK.name, LIGHT.name, "ansi-dark", "ansi-light")

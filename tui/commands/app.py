@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def run_app(args: argparse.Namespace) -> int:
-    print(
-        "gptbench: the workbench app is not built yet (issue 3); try `gptbench chat --help`.", file=sys.stderr
-    )
-    return 2
+    """Open the workbench (settings errors are reported by the CLI as one line before any screen appears)."""
+    from gptbench.core.config import load_settings
+
+    settings = load_settings()
+    from gptbench.tui.app import GptBenchApp
+
+    app = GptBenchApp(settings)
+    app.run()
+    return app.return_code or 0

@@ -195,7 +195,7 @@ class ChatPane(Horizontal):
             self.app.refresh_status()
             self.app.ensure_loaded(self.backend)
             if self.mode != "chat":
-                await self._set_mode(self.mode, rebuild=True)
+                await self._set_mode(self.mode)
         if "title" in changes:
             await self.refresh_sessions(self.query_one("#session-search", Input).value)
 
@@ -528,7 +528,7 @@ class ChatPane(Horizontal):
         mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         self.spawn(self._set_mode, mode, save=True)
 
-    async def _set_mode(self, mode: str, *, save: bool = False, rebuild: bool = False) -> None:
+    async def _set_mode(self, mode: str, *, save: bool = False) -> None:
         assert self.session is not None
         self.mode = mode
         if save and mode in ("chat", "completion") and mode != self.session.mode:
@@ -538,6 +538,7 @@ class ChatPane(Horizontal):
             await stale.remove()
         prompt = self.query_one(PromptArea)
         prompt.display = mode == "chat"
+        self.query_one(UsageLine).display = mode == "chat"
         if mode == "chat":
             views.current = "messages"
             prompt.focus()
@@ -560,10 +561,13 @@ class ChatPane(Horizontal):
         if mode == "completion":
             from .completion import CompletionView
 
-            return CompletionView(**kwargs, id="completion")
+            return CompletionView(**kwargs, session_id=session.id, id="completion")
         from .compare import CompareView
 
-        return CompareView(**kwargs, messages=conversation(session, self._path), id="compare")
+        return CompareView(conversation(session, self._path), **kwargs, id="compare")
+
+    def on_completion_view_saved(self, event: Any) -> None:
+        self.spawn(self.refresh_sessions, self.query_one("#session-search", Input).value)
 
     def _focus_first(self, view: Any) -> None:
         for widget in view.query("*"):
