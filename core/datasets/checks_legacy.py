@@ -588,7 +588,7 @@ class LegacyChecker:
                     for p, c in zip(table.prompts, table.completions, strict=True)
                 )
                 stats.legacy_time_estimate_s = size * 0.0515 + 140
-        if report.stop_sequence is None and report.task_type != CLASSIFICATION and len(table):
+        if report.stop_sequence is None and report.task_type != CLASSIFICATION and totals is not None:
             report.stop_sequence = common_suffix(table.completions) or None
         return report
 

@@ -176,38 +176,47 @@ class RecordReader:
         index = 0
         while True:
             pos = _skip_ws(text, pos)
+            line += text.count("\n", counted, pos)
+            counted = pos
             if pos >= len(text):
-                yield Record(line, None, None, "the JSON array is not closed with ]", "json")
+                yield Record(
+                    index + 1, None, None, f"line {line}: the JSON array is not closed with ]", "json"
+                )
                 return
             if text[pos] == "]":
                 rest = text[pos + 1 :].strip()
                 if rest:
-                    line += text.count("\n", counted, pos)
-                    yield Record(line, None, cut(rest), "text after the closing ] of the JSON array", "json")
+                    yield Record(index + 1, None, cut(rest), f"line {line}: text after the closing ]", "json")
                 return
-            line += text.count("\n", counted, pos)
-            counted = pos
             index += 1
             try:
                 value, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                yield Record(exc.lineno, None, None, f"element {index}: not valid JSON: {exc.msg}", "json")
+                yield Record(
+                    index,
+                    None,
+                    None,
+                    f"element {index} (line {exc.lineno}): not valid JSON: {exc.msg}",
+                    "json",
+                )
                 return
             if isinstance(value, dict):
-                yield Record(line, value)
+                yield Record(index, value)
             else:
                 yield Record(
-                    line,
+                    index,
                     None,
                     cut(text[pos:end]),
-                    f"element {index}: expected a JSON object, got {_type_name(value)}",
+                    f"element {index} (line {line}): expected a JSON object, got {_type_name(value)}",
                     "type",
                 )
             pos = _skip_ws(text, end)
             if pos < len(text) and text[pos] == ",":
                 pos += 1
             elif pos < len(text) and text[pos] != "]":
-                yield Record(line, None, None, f"element {index}: expected , or ] after it", "json")
+                yield Record(
+                    index + 1, None, None, f"element {index} (line {line}): expected , or ] after it", "json"
+                )
                 return
 
     def _csv(self, delimiter: str) -> Iterator[Record]:

@@ -14,8 +14,8 @@ class Record:
     """One source line/row.
 
     `line` is what a person sees in an editor or spreadsheet: the 1-based line of a JSONL/TXT file, the row of a
-    CSV/TSV/XLSX sheet (the header is row 1, so data starts at 2), the line where a JSON array element starts,
-    or the 1-based row of a Parquet file. `data` is the parsed object (None when the line is bad), `raw` the
+    CSV/TSV/XLSX sheet (the header is row 1, so data starts at 2), the 1-based element number of a JSON array
+    (its error messages also name the line), or the 1-based row of a Parquet file. `data` is the parsed object (None when the line is bad), `raw` the
     text of a bad line (cut to 200 characters) and `error` a one-line reason. `kind` classifies the error:
     "encoding", "json", "type", "too_long", "ragged" or None.
     """

@@ -115,9 +115,12 @@ def scan_chat_jsonl(
     limit = token_limit(model)  # validates the model name before any work
     size = path.stat().st_size
     n_workers = workers or os.cpu_count() or 1
-    ranges = chunk_ranges(size)
+    # An explicit worker count forces the pool (tests, benchmarks); by default only big files pay for it.
+    parallel = n_workers > 1 and (workers is not None or size >= PARALLEL_MIN_BYTES)
+    chunk = min(CHUNK_BYTES, max(64 * 1024, size // (4 * n_workers))) if parallel else CHUNK_BYTES
+    ranges = chunk_ranges(size, chunk)
     tallies: list[ChatTally | None] = [None] * len(ranges)
-    if size < PARALLEL_MIN_BYTES or n_workers == 1:
+    if not parallel:
         for i, (start, end) in enumerate(ranges):
             if cancel is not None and cancel.is_set():
                 raise CheckCancelled("check cancelled")
