@@ -105,8 +105,8 @@ def append_jsonl(path: Path | str, line: str) -> Path:
         json.loads(line)
     except json.JSONDecodeError as exc:
         raise InputError(f"{target}: the record to append is not valid JSON ({exc})") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as exc:
         raise InputError(f"{target}: cannot open the dataset file ({exc.strerror or exc})") from None
@@ -116,6 +116,8 @@ def append_jsonl(path: Path | str, line: str) -> Path:
         data = ("\n" if needs_newline else "") + line.strip("\n") + "\n"
         os.write(fd, data.encode("utf-8"))
         os.fsync(fd)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot append to the dataset file ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
     return target

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import InputError
+
 
 def unique_path(path: Path) -> Path:
     """`path` if nothing is there, else the first free "name (1).ext", "name (2).ext", ... beside it."""
@@ -26,10 +28,14 @@ def write_text_atomic(
 
     Without `overwrite`, an existing file is left alone and the text goes to a free "name (N).ext" instead
     (claimed with a hard link, which fails rather than replaces if another writer got there first).
+    InputError naming the file if it cannot be written (no such folder possible, permissions, disk full).
     """
     target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write here ({exc.strerror or exc})") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as f:
@@ -40,6 +46,8 @@ def write_text_atomic(
             os.replace(tmp, target)
             return target
         return _claim(tmp, target)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write the file ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -163,3 +163,15 @@ def test_export_markdown_names_the_file_after_the_title(tmp_path: Path, chat) ->
     second = export_markdown(session, path, tmp_path / "exports")
     assert (first.name, second.name) == ("Capitals _ quiz.md", "Capitals _ quiz (1).md")
     assert first.read_text(encoding="utf-8") == session_to_markdown(session, path) == second.read_text()
+
+
+def test_unwritable_targets_are_one_line_errors_naming_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="not-a-folder/out.md: cannot write here"):
+        write_text_atomic(blocker / "out.md", "text")
+    with pytest.raises(InputError, match="not-a-folder/data.jsonl: cannot open the dataset file"):
+        append_jsonl(blocker / "data.jsonl", "{}")
+    with pytest.raises(InputError, match="cannot open the dataset file"):
+        append_jsonl(tmp_path, "{}")  # a folder
+    assert blocker.read_text() == "x"
