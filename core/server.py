@@ -188,8 +188,9 @@ class Api:
     def __init__(self, backend: Backend, token: str | None) -> None:
         self.backend = backend
         self.token = token
-        #: Generations running now (GET /health), so cancellation on disconnect can be observed.
+        #: Generations running now and generations stopped because the client left (GET /health).
         self.active = 0
+        self.cancelled = 0
 
     def _authorize(self, request: Request) -> None:
         if self.token is None:
@@ -206,17 +207,23 @@ class Api:
         raise ModelNotFound(f"unknown model {name!r}: this server serves {self.backend.model!r}")
 
     async def _tracked(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+        """`events`, counted in `active` while running and in `cancelled` when abandoned before the end."""
         self.active += 1
         try:
             async with aclosing(events):
                 async for event in events:
                     yield event
+        except (GeneratorExit, asyncio.CancelledError):
+            self.cancelled += 1
+            raise
         finally:
             self.active -= 1
 
     async def health(self, request: Request) -> Response:
         self._authorize(request)
-        return JSONResponse({"status": "ok", "model": self.backend.model, "active": self.active})
+        return JSONResponse(
+            {"status": "ok", "model": self.backend.model, "active": self.active, "cancelled": self.cancelled}
+        )
 
     async def models(self, request: Request) -> Response:
         self._authorize(request)
@@ -267,19 +274,24 @@ class Api:
     ) -> AsyncIterator[dict[str, str]]:
         """The event stream: `data: {chunk}` lines, the usage chunk if asked, then `data: [DONE]`.
 
-        A client disconnect cancels this generator (sse-starlette watches for it); closing `events` stops the
-        backend. An error after the first token can only be reported in-stream, as OpenAI does: `data: {"error"}`.
+        An error after the first token can only be reported in-stream, as OpenAI does: `data: {"error": …}`.
+        A client disconnect cancels this generator (sse-starlette watches for it). That cancellation is anyio's,
+        re-delivered until the task stops waiting, which would cut short a backend's own cleanup; so each next
+        event is fetched by a task of its own behind asyncio.shield, which on a disconnect gets exactly one plain
+        asyncio cancellation and is let finish its cleanup.
         """
 
         def data(chunk: dict[str, Any]) -> dict[str, str]:
             return {"data": json.dumps(chunk, ensure_ascii=False, separators=(",", ":"))}
 
+        step: asyncio.Future[StreamEvent] | None = None
         try:
             for chunk in shaper.opening():
                 yield data(chunk)
             while not isinstance(event, Finish):
                 yield data(shaper.delta(event))
-                event = await anext(events)
+                step = asyncio.ensure_future(anext(events))
+                event = await asyncio.shield(step)
             for chunk in shaper.finish(event):
                 yield data(chunk)
             if include_usage:
@@ -291,7 +303,15 @@ class Api:
             log.exception("generation failed")
             yield data(error_body(GptbenchError(f"internal error: {type(exc).__name__}: {exc}")))
         finally:
-            await _shielded(events.aclose())
+            await _shielded(_settle(step, events))
+
+
+async def _settle(step: asyncio.Future[Any] | None, events: AsyncIterator[StreamEvent]) -> None:
+    """Cancel an interrupted step once and let it finish, then close the stream."""
+    if step is not None and not step.done():
+        step.cancel()
+        await asyncio.wait([step])
+    await events.aclose()
 
 
 async def _shielded(work: Awaitable[None]) -> None:

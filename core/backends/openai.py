@@ -93,7 +93,7 @@ def map_params(params: GenerationParams, *, chat: bool, official: bool) -> dict[
     return args
 
 
-_KEYLIKE = re.compile(r"\bsk-[\w*.-]+")
+_KEYLIKE = re.compile(r"\bsk-[\w*-]+")
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -171,7 +171,7 @@ class OpenAIBackend:
         status = getattr(exc, "status_code", None)
         if isinstance(exc, openai.APITimeoutError):
             err: BackendError = Unreachable(
-                f"{where} did not answer within {self.timeout:g} s (tried {self.max_retries + 1} times)"
+                f"{where} did not answer within {self.timeout:g} s ({self._retried()})"
             )
         elif isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
@@ -188,11 +188,9 @@ class OpenAIBackend:
         elif status == 404:
             err = BackendError(f"{self.base_url} has no such endpoint (404): is the base_url right (…/v1)?")
         elif status == 429:
-            err = RateLimited(
-                f"{where} rate limit or quota reached (after {self.max_retries} retries): {message}"
-            )
+            err = RateLimited(f"{where} rate limit or quota reached ({self._retried()}): {message}")
         elif status is not None and status >= 500:
-            err = BackendError(f"{where} server error {status} (after {self.max_retries} retries): {message}")
+            err = BackendError(f"{where} server error {status} ({self._retried()}): {message}")
         elif status is not None:
             field = f" [{param}]" if param else ""
             err = BackendError(f"{where} refused the request ({status}){field}: {message}")
@@ -201,6 +199,10 @@ class OpenAIBackend:
             err = BackendError(f"{where}: {message}")
         err.args = (redact(str(err), self._api_key),)
         return err
+
+    def _retried(self) -> str:
+        n = self.max_retries
+        return "no retries" if n == 0 else f"after {n} retr{'y' if n == 1 else 'ies'}"
 
     async def _stream(
         self, create: Callable[..., Awaitable[Any]], kwargs: dict[str, Any], n: int, chat: bool
