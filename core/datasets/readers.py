@@ -31,6 +31,7 @@ BINARY_FORMATS = (".xlsx", ".parquet")
 
 _BOM = codecs.BOM_UTF8
 _DRAIN_CHUNK = 4 * 1024 * 1024
+_BUFFER = 1024 * 1024
 _RAW_CUT = 200
 
 
@@ -105,11 +106,7 @@ class RecordReader:
             if n == 1 and line.startswith(_BOM):
                 line = line[len(_BOM) :]
             if len(line) > cap and not line.endswith(b"\n"):
-                while True:  # drain the rest of the oversized line in bounded chunks
-                    rest = f.readline(_DRAIN_CHUNK)
-                    self.bytes_read += len(rest)
-                    if not rest or rest.endswith(b"\n"):
-                        break
+                self.bytes_read += skip_line(f)
                 yield n, None
                 continue
             yield n, line.rstrip(b"\r\n") if line.endswith(b"\n") else line
@@ -134,7 +131,7 @@ class RecordReader:
             yield from self._parquet()
 
     def _json(self) -> Iterator[Record]:
-        with self.path.open("rb") as f:
+        with self.path.open("rb", buffering=_BUFFER) as f:
             head = f.read(65536).lstrip(_BOM).lstrip()
         if head.startswith(b"["):
             single_line = b"\n" not in head.rstrip() and self.total_bytes <= 65536
@@ -145,7 +142,7 @@ class RecordReader:
         yield from self._jsonl()
 
     def _jsonl(self) -> Iterator[Record]:
-        with self.path.open("rb") as f:
+        with self.path.open("rb", buffering=_BUFFER) as f:
             for n, line in self._byte_lines(f):
                 if line is None:
                     yield self._too_long(n)
@@ -230,7 +227,7 @@ class RecordReader:
                 else:
                     yield line.decode("utf-8", "surrogateescape") + "\n"
 
-        with self.path.open("rb") as f:
+        with self.path.open("rb", buffering=_BUFFER) as f:
             reader = csv.reader(text_lines(f), delimiter=delimiter)
             header: list[str] | None = None
             start = 1
@@ -270,7 +267,7 @@ class RecordReader:
         yield from bad_lines.values()  # an oversized last line
 
     def _txt(self) -> Iterator[Record]:
-        with self.path.open("rb") as f:
+        with self.path.open("rb", buffering=_BUFFER) as f:
             for n, line in self._byte_lines(f):
                 if line is None:
                     yield self._too_long(n)
@@ -337,6 +334,20 @@ class RecordReader:
                 n += 1
                 yield Record(n, row)
             self.bytes_read = self.total_bytes * n // total
+
+
+def skip_line(f: BinaryIO) -> int:
+    """Move past the next newline (or to the end) in bounded reads; returns the bytes skipped."""
+    skipped = 0
+    while True:
+        block = f.read(_DRAIN_CHUNK)
+        if not block:
+            return skipped
+        i = block.find(b"\n")
+        if i >= 0:
+            f.seek(i + 1 - len(block), 1)
+            return skipped + i + 1
+        skipped += len(block)
 
 
 def parse_json_line(n: int, line: bytes) -> Record:

@@ -17,14 +17,13 @@ from pathlib import Path
 from .check import CheckCancelled
 from .checks_chat import ChatTally, finish, key_of_bytes
 from .counting import TokenCounter, token_limit
-from .readers import MAX_LINE_BYTES, _mb, parse_json_line
+from .readers import MAX_LINE_BYTES, _mb, parse_json_line, skip_line
 from .report import Report
 
 #: Files smaller than this are scanned in-process (a pool costs ~0.2 s to start).
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 #: Bytes per task: small enough for progress and load balance, large enough to amortise the task overhead.
 CHUNK_BYTES = 16 * 1024 * 1024
-_DRAIN = 4 * 1024 * 1024
 
 _counters: dict[str, TokenCounter] = {}
 
@@ -35,15 +34,6 @@ def _counter(model: str) -> TokenCounter:
     if counter is None:
         counter = _counters[model] = TokenCounter(model)
     return counter
-
-
-def _drain(f, pos: int) -> int:  # noqa: ANN001 - a binary file
-    """Skip to just after the next newline, in bounded reads; returns the new position."""
-    while True:
-        part = f.readline(_DRAIN)
-        pos += len(part)
-        if not part or part.endswith(b"\n"):
-            return pos
 
 
 def scan_chunk(
@@ -65,7 +55,7 @@ def scan_chunk(
         pos = start
         if start:
             f.seek(start - 1)
-            pos = _drain(f, start - 1)
+            pos = start - 1 + skip_line(f)
         n = 0
         while pos < end:
             line = f.readline(cap + 1)
@@ -74,7 +64,7 @@ def scan_chunk(
             pos += len(line)
             n += 1
             if len(line) > cap and not line.endswith(b"\n"):
-                pos = _drain(f, pos)
+                pos += skip_line(f)
                 tally.n_records += 1
                 tally.add_bad(n, "too_long", f"line is longer than {_mb(cap)}; skipped")
                 continue
