@@ -177,4 +177,5 @@ def tokenizer_of_backend(backend: Any) -> HFTokenizer | None:
     hf = getattr(backend, "tokenizer", None)
     if hf is None or not hasattr(hf, "encode"):
         return None
-    return HFTokenizer(hf, f"local:{getattr(backend, 'model', 'model')}")
+    model = str(getattr(backend, "model", "model"))
+    return HFTokenizer(hf, f"local:{os.path.basename(model.rstrip('/')) or model}")

@@ -72,7 +72,7 @@ class TokensPane(Vertical):
         self._snapshot: Snapshot | None = None
         self._busy = False
         self._dirty = False
-        self._local_count: tuple[str, int] | None = None
+        self._local_count: tuple[str, int, int] | None = None
         self._local_timer: Any = None
         self._next_tokens: list[str] = []
 
@@ -188,7 +188,6 @@ class TokensPane(Vertical):
     @on(TokenArea.Changed, "#tokens-editor")
     def _text_changed(self) -> None:
         self._recount()
-        self._schedule_local()
 
     def _recount(self) -> None:
         if self._counter is None:
@@ -221,6 +220,8 @@ class TokensPane(Vertical):
         self._show_ids()
         if self._dirty or version != self.editor.version:
             self._recount()
+        elif self._local_count is None or self._local_count[2] != version:
+            self._schedule_local()
 
     def _schedule_local(self) -> None:
         if self._local_timer is not None:
@@ -229,18 +230,18 @@ class TokensPane(Vertical):
             self._local_timer = self.set_timer(LOCAL_DELAY, self._count_local)
 
     def _count_local(self) -> None:
-        local, text = self._local(), self.editor.text
+        local, text, version = self._local(), self.editor.text, self.editor.version
         if local is None:
             return
 
         def work() -> None:
             n = local.count(text)
-            self.app.call_from_thread(self._set_local, local.name, n)
+            self.app.call_from_thread(self._set_local, local.name, n, version)
 
         self.run_worker(work, thread=True, exclusive=True, group="tokens-local")
 
-    def _set_local(self, name: str, n: int) -> None:
-        self._local_count = (name, n)
+    def _set_local(self, name: str, n: int, version: int) -> None:
+        self._local_count = (name, n, version)
         self._show_counts()
 
     # ---- showing ----------------------------------------------------------------------------------------
@@ -343,7 +344,7 @@ class TokensPane(Vertical):
         title.update(f"next token · {backend.model}\n↑↓ pick · enter append · esc close")
         options.clear_options()
         options.add_options(
-            Option(Text.assemble((f"{p:6.1%} ", "bold"), repr(token)), id=f"t{i}")
+            Option(Text.assemble((f"{p * 100:>7.3g}% ", "bold"), repr(token)), id=f"t{i}")
             for i, (token, p) in enumerate(top)
         )
         self._next_tokens = [token for token, _ in top]

@@ -13,6 +13,9 @@ from gptbench.core.tokens.live import Snapshot, tokens_in_range
 from rich.text import Text
 from textual.widgets import TextArea
 
+#: Lines longer than this are shown uncoloured (a pasted minified file must not cost a full scan per frame).
+MAX_COLOURED_LINE = 10_000
+
 
 class TokenArea(TextArea):
     COMPONENT_CLASSES = {"token-area--even", "token-area--odd"}
@@ -29,11 +32,13 @@ class TokenArea(TextArea):
         self.snapshot_version = -1
         self.tokenizer: Any = None
         self._line_starts: list[int] = []
+        self._coloured: dict[int, Text] = {}
 
     def show_tokens(self, snapshot: Snapshot, version: int, tokenizer: Any) -> None:
         """Colour tokens from `snapshot` (made for text version `version`) and redraw the visible lines."""
         self.snapshot, self.snapshot_version, self.tokenizer = snapshot, version, tokenizer
         self._line_starts = []
+        self._coloured = {}
         self._line_cache.clear()  # the render cache key does not know about token colours
         self.refresh()
 
@@ -57,13 +62,16 @@ class TokenArea(TextArea):
 
     def get_line(self, line_index: int) -> Text:
         line = super().get_line(line_index)
-        if self.snapshot is None or self.snapshot_version != self.version:
+        if self.snapshot is None or self.snapshot_version != self.version or len(line) > MAX_COLOURED_LINE:
             return line
-        even = self.get_component_rich_style("token-area--even", partial=True)
-        odd = self.get_component_rich_style("token-area--odd", partial=True)
-        for start, end, index, _ in self.line_tokens(line_index):
-            line.stylize(odd if index % 2 else even, start, end)
-        return line
+        coloured = self._coloured.get(line_index)
+        if coloured is None:
+            even = self.get_component_rich_style("token-area--even", partial=True)
+            odd = self.get_component_rich_style("token-area--odd", partial=True)
+            for start, end, index, _ in self.line_tokens(line_index):
+                line.stylize(odd if index % 2 else even, start, end)
+            coloured = self._coloured[line_index] = line
+        return coloured.copy()
 
     def edit(self, *args: Any, **kwargs: Any) -> Any:
         self.version += 1

@@ -22,14 +22,16 @@ class ContextBar(Static):
             self.update(text)
             return
         used = prompt + reserve
-        width = max(10, min(40, self.size.width - len(text) - 34)) if self.size.width else 20
+        suffix = f" {prompt:,} + {reserve:,} / {window:,} ({used / window:.1%})"
+        if used > window:
+            suffix += f" over by {used - window:,}"
+        room = self.content_size.width - len(text) - len(suffix)
+        width = max(4, min(40, room)) if self.content_size.width else 20
         full = min(width, round(width * prompt / window))
         part = min(width - full, round(width * reserve / window))
         text.append("█" * full, style="bold")
         text.append("▒" * part)
         text.append("░" * (width - full - part), style="dim")
-        text.append(f" {prompt:,} + {reserve:,} / {window:,} ({used / window:.1%})")
-        if used > window:
-            text.append(f" over by {used - window:,}", style="bold")
+        text.append(suffix, style="bold" if used > window else "")
         self.set_class(used > window, "-over")
         self.update(text)
