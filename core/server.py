@@ -230,37 +230,38 @@ class Api:
         data = [{"id": self.backend.model, "object": "model", "created": 0, "owned_by": "gptbench"}]
         return JSONResponse({"object": "list", "data": data})
 
-    async def chat(self, request: Request) -> Response:
+    async def _read(self, request: Request) -> tuple[dict[str, Any], str]:
+        """The authorized request's JSON body and the model it names."""
         self._authorize(request)
         body = await _json_body(request)
-        model = self._model(body)
+        return body, self._model(body)
+
+    async def chat(self, request: Request) -> Response:
+        body, model = await self._read(request)
         messages = messages_from_request(body)
         params = params_from_request(body, chat=True)
-        stream, include_usage = stream_options(body)
         shaper = ChatShaper(model, params.n, params.logprobs is not None)
-        events = self.backend.stream_chat(messages, params)
-        return await self._respond(request, events, shaper, stream, include_usage)
+        return await self._respond(request, body, shaper, lambda: self.backend.stream_chat(messages, params))
 
     async def completions(self, request: Request) -> Response:
-        self._authorize(request)
-        body = await _json_body(request)
-        model = self._model(body)
+        body, model = await self._read(request)
         prompt = prompt_from_request(body)
         params = params_from_request(body, chat=False)
-        stream, include_usage = stream_options(body)
         shaper = CompletionShaper(model, params.n, params.logprobs is not None, prompt)
-        events = self.backend.stream_completion(prompt, params)
-        return await self._respond(request, events, shaper, stream, include_usage)
+        return await self._respond(
+            request, body, shaper, lambda: self.backend.stream_completion(prompt, params)
+        )
 
     async def _respond(
         self,
         request: Request,
-        events: AsyncIterator[StreamEvent],
+        body: dict[str, Any],
         shaper: Shaper,
-        stream: bool,
-        include_usage: bool,
+        start: Callable[[], AsyncIterator[StreamEvent]],
     ) -> Response:
-        events = self._tracked(events)
+        """Run the generation `start` begins: one JSON response, or an event stream when asked."""
+        stream, include_usage = stream_options(body)
+        events = self._tracked(start())
         if not stream:
             reply = await _unless_disconnected(request, collect(events))
             return Response(status_code=499) if reply is None else JSONResponse(shaper.whole(reply))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -44,3 +46,27 @@ def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     GPT2LMHeadModel(config).save_pretrained(folder)
     gpt2_tokenizer().save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_gpt2: Path) -> Iterator[SimpleNamespace]:
+    """`gptbench serve` on the tiny GPT-2: a real uvicorn on a free loopback port, in a thread, with a bearer
+    token. Yields url, token, model and the listener; one per session (tests/test_serve.py, test_openai_backend.py)."""
+    import asyncio
+    import threading
+    import time
+
+    from gptbench.core.backends.local import LocalBackend
+    from gptbench.core.server import listen
+
+    model, token = str(tiny_gpt2), "tiny-serve-token"
+    listener = listen(LocalBackend(model, device="cpu"), port=0, token=token)
+    thread = threading.Thread(target=asyncio.run, args=(listener.run(),), name="tiny-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not listener.server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "gptbench serve did not start"
+        time.sleep(0.02)
+    yield SimpleNamespace(url=listener.url, token=token, model=model, listener=listener)
+    listener.stop()
+    thread.join(timeout=30)

@@ -61,5 +61,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"gptbench: serving {backend.model} at {url}", file=sys.stderr)
         print(f"OPENAI_BASE_URL={url}", flush=True)
 
-    asyncio.run(listener.run(ready))
+    try:
+        asyncio.run(listener.run(ready))
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: not an error
+        print("gptbench: stopped", file=sys.stderr)
     return 0
