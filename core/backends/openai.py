@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -205,13 +205,18 @@ class OpenAIBackend:
         return "no retries" if n == 0 else f"after {n} retr{'y' if n == 1 else 'ies'}"
 
     async def _stream(
-        self, create: Callable[..., Awaitable[Any]], kwargs: dict[str, Any], n: int, chat: bool
+        self, chat: bool, params: GenerationParams, request: dict[str, Any]
     ) -> AsyncIterator[StreamEvent]:
         """Run one streaming request, turning chunks into Deltas and a final Finish; closes the HTTP stream
-        when the consumer stops early or is cancelled."""
+        when the consumer stops early or is cancelled. Like every backend, it fails (bad parameter, no key) at
+        the first iteration, not when called."""
         import openai
 
+        kwargs = {**map_params(params, chat=chat, official=self.official), **request}
+        client = self._client()
+        create = client.chat.completions.create if chat else client.completions.create
         model = kwargs["model"]
+        n = params.n
         start = time.perf_counter()
         first: float | None = None
         reasons: dict[int, str] = {}
@@ -253,17 +258,14 @@ class OpenAIBackend:
         self, messages: Sequence[Message], params: GenerationParams, model: str | None = None
     ) -> AsyncIterator[StreamEvent]:
         """Stream a chat completion (`/chat/completions`)."""
-        kwargs = map_params(params, chat=True, official=self.official)
-        kwargs.update(model=model or self.model, messages=[m.to_dict() for m in messages])
-        return self._stream(self._client().chat.completions.create, kwargs, params.n, chat=True)
+        request = {"model": model or self.model, "messages": [m.to_dict() for m in messages]}
+        return self._stream(True, params, request)
 
     def stream_completion(
         self, prompt: str, params: GenerationParams, model: str | None = None
     ) -> AsyncIterator[StreamEvent]:
         """Stream a legacy text completion (`/completions`): base and legacy fine-tuned models."""
-        kwargs = map_params(params, chat=False, official=self.official)
-        kwargs.update(model=model or self.model, prompt=prompt)
-        return self._stream(self._client().completions.create, kwargs, params.n, chat=False)
+        return self._stream(False, params, {"model": model or self.model, "prompt": prompt})
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the server offers (`/models`), with the context window where the model is a known one."""
