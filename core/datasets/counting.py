@@ -52,10 +52,14 @@ class TokenCounter:
     def __init__(self, model: str) -> None:
         self.model = model
         self._encode = encoder_for(model)
-        self._cache: dict[str, int] = {}
+        self.cache: dict[str, int] = {}
+        #: Tokens of each chat role name (the hot loop looks them up instead of counting).
+        self.role_tokens = {
+            role: len(self._encode(role)) for role in ("system", "user", "assistant", "function")
+        }
 
     def count(self, text: str) -> int:
-        cache = self._cache
+        cache = self.cache
         n = cache.get(text)
         if n is None:
             n = len(self._encode(text))
