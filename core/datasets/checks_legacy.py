@@ -39,6 +39,46 @@ FALLBACK_ENDING = " [END]"
 FIELDS = ("prompt", "completion")
 
 
+@dataclass(frozen=True)
+class SuffixCheck:
+    """What differs between check 9 (the prompt separator) and check 12 (the completion ending)."""
+
+    check: str
+    what: str  # "prompts" | "completions"
+    noun: str
+    identical_advice: str
+    missing: str
+    fix_id: str
+    fix_title: str
+    fix_description: str
+    param: str
+
+
+PROMPT_SUFFIX = SuffixCheck(
+    "prompt_suffix",
+    "prompts",
+    "the separator ",
+    "leave the prompts empty for open-ended generation, or make them differ",
+    "the prompts do not end with a common separator; one tells the model where the completion starts "
+    "(leave prompts empty for open-ended generation)",
+    "add_separator",
+    "Add the separator `{}` to the end of every prompt",
+    "The first candidate that no prompt contains.",
+    "separator",
+)
+COMPLETION_SUFFIX = SuffixCheck(
+    "completion_suffix",
+    "completions",
+    "",
+    "the model would only learn to repeat it",
+    "the completions do not end with a common ending; one tells the model where to stop",
+    "add_ending",
+    "Add the ending `{}` to every completion",
+    "The first candidate that no completion contains; use it as the stop sequence.",
+    "ending",
+)
+
+
 @dataclass
 class Table:
     """The prompt/completion rows being checked: parallel lists, `rows` holding source line numbers."""
@@ -441,42 +481,13 @@ class LegacyChecker:
                 )
 
     def _prompt_suffix(self, table: Table, task: str, report: Report) -> None:
-        """Check 9: the separator at the end of prompts."""
+        """Check 9: the separator at the end of prompts (skipped for open-ended generation)."""
         if task == OPEN_ENDED:
             return
         suggested = choose_separator(table.prompts)
-        suffix = common_suffix(table.prompts)
-        if all(p == suffix for p in table.prompts):
-            self.issue(
-                "identical_prompts",
-                "error",
-                f"all prompts are identical: `{show(suffix)}` — leave the prompts empty for open-ended generation, or make them differ",
-            )
-            return
-        if suffix:
-            report.plan["separator"] = suffix
-            msg = f"all prompts end with the separator `{show(suffix)}`"
-            if len(suffix) > LONG_SUFFIX:
-                msg += f"; it is long — a shorter one such as `{show(suggested)}` would do"
-            if any(suffix in p[: -len(suffix)] for p in table.prompts):
-                msg += f"; WARNING: some prompts contain `{show(suffix)}` more than once — use a separator that appears only at the end"
-                self.issue("prompt_suffix", "warning", msg)
-            else:
-                self.issue("prompt_suffix", "info", msg)
-        else:
-            report.plan["separator"] = suggested
-            self.issue(
-                "prompt_suffix",
-                "warning",
-                "the prompts do not end with a common separator; one tells the model where the completion starts (leave prompts empty for open-ended generation)",
-                fix="add_separator",
-            )
-            self.fix(
-                "add_separator",
-                f"Add the separator `{show(suggested)}` to the end of every prompt",
-                "The first candidate that no prompt contains.",
-                separator=suggested,
-            )
+        found = self._suffix_check(table.prompts, PROMPT_SUFFIX, suggested)
+        if found is not None:
+            report.plan["separator"] = found or suggested
 
     def _prompt_prefix(self, table: Table) -> None:
         """Check 10."""
@@ -522,39 +533,42 @@ class LegacyChecker:
         """Check 12 (skipped for open-ended generation and classification)."""
         if task in (OPEN_ENDED, CLASSIFICATION):
             return
-        suffix = common_suffix(table.completions)
-        if all(c == suffix for c in table.completions):
-            self.issue(
-                "identical_completions",
-                "error",
-                f"all completions are identical: `{show(suffix)}` — the model would only learn to repeat it",
-            )
-            return
         suggested = choose_ending(table.completions)
-        if suffix:
-            report.stop_sequence = suffix
-            msg = f"all completions end with `{show(suffix)}`"
-            if len(suffix) > LONG_SUFFIX:
-                msg += f"; it is long — a shorter ending such as `{show(suggested)}` would do"
-            if any(suffix in c[: -len(suffix)] for c in table.completions):
-                msg += f"; WARNING: some completions contain `{show(suffix)}` more than once — use a unique ending"
-                self.issue("completion_suffix", "warning", msg)
-            else:
-                self.issue("completion_suffix", "info", msg)
-        else:
+        found = self._suffix_check(table.completions, COMPLETION_SUFFIX, suggested)
+        if found:
+            report.stop_sequence = found
+        elif found == "":
             report.plan["ending"] = suggested
+
+    def _suffix_check(self, values: list[str], spec: SuffixCheck, suggested: str) -> str | None:
+        """Checks 9 and 12: all identical → error, None; a common suffix → reported and returned; none → the
+        fix that appends `suggested`, and ""."""
+        suffix = common_suffix(values)
+        if all(v == suffix for v in values):
             self.issue(
-                "completion_suffix",
-                "warning",
-                "the completions do not end with a common ending; one tells the model where to stop",
-                fix="add_ending",
+                f"identical_{spec.what}",
+                "error",
+                f"all {spec.what} are identical: `{show(suffix)}` — {spec.identical_advice}",
             )
+            return None
+        if not suffix:
+            self.issue(spec.check, "warning", spec.missing, fix=spec.fix_id)
             self.fix(
-                "add_ending",
-                f"Add the ending `{show(suggested)}` to every completion",
-                "The first candidate that no completion contains; use it as the stop sequence.",
-                ending=suggested,
+                spec.fix_id,
+                spec.fix_title.format(show(suggested)),
+                spec.fix_description,
+                **{spec.param: suggested},
             )
+            return ""
+        msg = f"all {spec.what} end with {spec.noun}`{show(suffix)}`"
+        if len(suffix) > LONG_SUFFIX:
+            msg += f"; it is long — a shorter one such as `{show(suggested)}` would do"
+        if any(suffix in v[: -len(suffix)] for v in values):
+            msg += f"; WARNING: some contain `{show(suffix)}` more than once — use one that appears only at the end"
+            self.issue(spec.check, "warning", msg)
+        else:
+            self.issue(spec.check, "info", msg)
+        return suffix
 
     def _finish(
         self,

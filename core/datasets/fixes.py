@@ -17,6 +17,7 @@ from .readers import read_records
 from .records import CHAT, PROMPT_COMPLETION, Record
 from .report import Report
 from .split import split_indexes, stratified_split_indexes
+from .text import training_lines
 from .writer import output_names, write_jsonl
 
 #: Row-dropping fixes of chat reports (applied while streaming).
@@ -220,15 +221,7 @@ def next_steps(report: Report, result: PrepareResult, table: Table | None = None
                 f'Use stop=["{show(result.stop_sequence)}"] so generations end where the examples do.'
             )
     stats = report.stats
-    lines.append(
-        f"Training: {stats.n_examples:,} examples × {stats.n_epochs} epochs (OpenAI's default) = "
-        f"{stats.trained_tokens:,} trained tokens ({stats.billed_tokens:,} per epoch, each example capped at "
-        f"{stats.token_limit:,})."
-    )
-    if stats.estimated_cost is not None:
-        lines.append(f"Estimated cost on {model}: ${stats.estimated_cost:,.2f} ({stats.cost_note}).")
-    else:
-        lines.append(f"Estimated cost: unknown — {stats.cost_note}; tokens and epochs above.")
+    lines += training_lines(stats, model)
     if stats.legacy_time_estimate_s is not None:
         lines.append(
             f"(The legacy tool would estimate {stats.legacy_time_estimate_s / 60:.1f} minutes of training for a `curie` model.)"

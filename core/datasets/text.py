@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .report import Report
+from .report import Report, Stats
 
 _MARK = {"error": "✗", "warning": "!", "info": "·"}
 _HEADING = {
@@ -33,6 +33,20 @@ def verdict(report: Report) -> str:
     if warnings:
         return f"OK with {warnings} warning(s) — `gptbench data prepare` offers fixes"
     return "OK — ready to fine-tune"
+
+
+def training_lines(stats: Stats, model: str) -> list[str]:
+    """Epochs, trained tokens and cost, as the report and the next steps print them."""
+    lines = [
+        f"Training: {stats.n_examples:,} examples × {stats.n_epochs} epochs (OpenAI's default) = "
+        f"{stats.trained_tokens:,} trained tokens ({stats.billed_tokens:,} per epoch, each example capped at "
+        f"{stats.token_limit:,})."
+    ]
+    if stats.estimated_cost is not None:
+        lines.append(f"Estimated cost on {model}: ${stats.estimated_cost:,.2f} ({stats.cost_note}).")
+    else:
+        lines.append(f"Estimated cost: unknown — {stats.cost_note}; tokens and epochs above.")
+    return lines
 
 
 def format_report(report: Report) -> str:
@@ -77,14 +91,7 @@ def format_report(report: Report) -> str:
         lines.append(
             f"  over the {stats.token_limit:,}-token limit (truncated in training): {stats.n_over_limit:,}"
         )
-        lines.append(
-            f"  training: {stats.n_epochs} epochs (OpenAI's default for {stats.n_examples:,} examples) × "
-            f"{stats.billed_tokens:,} billed tokens = {stats.trained_tokens:,} trained tokens"
-        )
-        if stats.estimated_cost is not None:
-            lines.append(f"  estimated cost: ${stats.estimated_cost:,.2f} ({stats.cost_note})")
-        else:
-            lines.append(f"  estimated cost: unknown ({stats.cost_note})")
+        lines += ["  " + line for line in training_lines(stats, report.model)]
     if report.stop_sequence:
         lines.append(f"  stop sequence: {report.stop_sequence!r}")
     if report.fixes:
