@@ -140,3 +140,27 @@ def test_chat_in_parquet_and_json_array(tmp_path: Path) -> None:
     for name in ("c.parquet", "c.json"):
         report = check_file(tmp_path / name)
         assert report.format == "chat" and report.stats.n_examples == 10 and not report.blocking, name
+
+
+def test_progress_and_cancel(tmp_path: Path) -> None:
+    import threading
+
+    import pytest
+    from gptbench.core.datasets import CheckCancelled, check_records, read_records
+
+    src = write_jsonl(tmp_path / "p.jsonl", [chat(f"q{i}", f"a{i}") for i in range(50)])
+    seen: list[tuple[int, int]] = []
+    check_file(src, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (src.stat().st_size, src.stat().st_size)
+    cancel = threading.Event()
+    cancel.set()
+    for workers in (1, 2):
+        with pytest.raises(CheckCancelled):
+            check_file(src, cancel=cancel, workers=workers)
+    pc = write_jsonl(
+        tmp_path / "pc.csv.jsonl", [{"prompt": f"p{i} ->", "completion": f" c{i}.\n"} for i in range(5)]
+    )
+    with pytest.raises(CheckCancelled):
+        check_file(pc, cancel=cancel)
+    same = check_records(read_records(src))
+    assert same.to_dict()["stats"] == check_file(src).to_dict()["stats"]
