@@ -79,11 +79,16 @@ def check_file(
     else:
         records = _watch(chain(head, reader), reader, progress, cancel)
         report = check_records(records, model, fmt=fmt, path=p)
-        report.notes.extend(reader.notes)
+        report.issues[:0] = [Issue("file", "warning", note) for note in reader.notes]
     if p.suffix.lower() == ".jsonl" and report.n_records == 1 and fmt == PROMPT_COMPLETION:
-        report.notes.append(
-            "the file has one line: the legacy tool re-reads a one-line .jsonl as plain JSON and rejects a single "
-            "object as not valid JSONL; gptbench reads it as one record"
+        report.issues.insert(
+            0,
+            Issue(
+                "file",
+                "info",
+                "the file has one line: the legacy tool re-reads a one-line .jsonl as plain JSON and rejects a "
+                "single object as not valid JSONL; gptbench reads it as one record",
+            ),
         )
     report.seconds = time.perf_counter() - started
     return report

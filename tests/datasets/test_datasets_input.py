@@ -32,7 +32,11 @@ def test_csv_tsv_xlsx_parquet_txt_and_json_formats(tmp_path: Path) -> None:
     reader = read_records(tmp_path / "a.xlsx")
     assert [(r.line, r.data) for r in reader] == [(2, {"prompt": "x ->", "completion": "5"})]
     assert "only the first" in reader.notes[0]
-    assert "only the first" in check_file(tmp_path / "a.xlsx").notes[0]
+    sheets = check_file(tmp_path / "a.xlsx").issues[0]
+    assert (sheets.check, sheets.severity) == (
+        "file",
+        "warning",
+    ) and "2 sheets; only the first" in sheets.message
     pq.write_table(pa.Table.from_pylist([{"prompt": "p", "completion": " c"}]), tmp_path / "a.parquet")
     assert next(read_records(tmp_path / "a.parquet")).data == {"prompt": "p", "completion": " c"}
     (tmp_path / "a.txt").write_text("first\nsecond\n", encoding="utf-8")
