@@ -34,6 +34,8 @@ from ...widgets.usage_line import UsageLine, summarize
 DEFAULT_SEPARATOR = "\n\n###\n\n"
 #: How many alternatives per token are asked for unless the user says otherwise (the legacy API's maximum).
 DEFAULT_LOGPROBS = 5
+#: The reply budget when the session's parameters set none (a continuation, not an essay).
+DEFAULT_MAX_TOKENS = 64
 
 
 def show_token(token: str) -> str:
@@ -90,12 +92,13 @@ class CompletionView(Vertical):
 
     DEFAULT_CSS = """
     CompletionView { height: 1fr; }
-    CompletionView #completion-controls { height: 1; }
-    CompletionView #completion-controls Label { padding: 0 1; }
-    CompletionView #completion-controls Input { width: 1fr; }
-    CompletionView #completion-prompt { height: 1fr; min-height: 4; }
+    CompletionView .completion-controls { height: 1; }
+    CompletionView .completion-controls Label { padding: 0 1; }
+    CompletionView .completion-controls Input { width: 1fr; }
+    CompletionView #completion-max_tokens, CompletionView #completion-logprobs { width: 7; }
+    CompletionView #completion-prompt { height: 1fr; min-height: 3; }
     CompletionView #completion-output-box { height: 1fr; min-height: 3; border-top: solid $primary; }
-    CompletionView #completion-tokens-box { height: 8; }
+    CompletionView #completion-tokens-box { height: 1fr; min-height: 7; }
     CompletionView #completion-tokens { width: 1fr; }
     CompletionView #completion-alternatives { width: 1fr; padding: 0 1; }
     CompletionView #completion-status { height: 1; padding: 0 1; color: $text-muted; }
@@ -137,16 +140,21 @@ class CompletionView(Vertical):
         self._selected: int | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="completion-controls"):
+        params = self.base_params
+        yield TextArea(id="completion-prompt", soft_wrap=True)
+        with Horizontal(classes="completion-controls"):
             yield Label("stop")
-            yield Input(placeholder="none", id="completion-stop", compact=True)
-            yield Label("max_tokens")
-            yield Input("64", id="completion-max_tokens", compact=True)
-            yield Label("logprobs")
-            yield Input(str(DEFAULT_LOGPROBS), id="completion-logprobs", compact=True)
+            yield Input(format_stop(params.stop), placeholder="none", id="completion-stop", compact=True)
             yield Label("separator")
             yield Input(format_stop((DEFAULT_SEPARATOR,)), id="completion-separator", compact=True)
-        yield TextArea(id="completion-prompt", soft_wrap=True)
+        with Horizontal(classes="completion-controls"):
+            yield Label("max_tokens")
+            yield Input(
+                str(params.max_tokens or DEFAULT_MAX_TOKENS), id="completion-max_tokens", compact=True
+            )
+            yield Label("logprobs")
+            logprobs = DEFAULT_LOGPROBS if params.logprobs is None else params.logprobs
+            yield Input(str(logprobs), id="completion-logprobs", compact=True)
         with VerticalScroll(id="completion-output-box"):
             yield Static("", id="completion-output")
         with Horizontal(id="completion-tokens-box"):
