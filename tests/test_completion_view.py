@@ -179,3 +179,18 @@ async def test_tiny_gpt2_streams_a_continuation_with_top_logprobs(tiny_gpt2: Pat
             assert shown(app, "#completion-usage").startswith("length · ↑2 ↓6")
     finally:
         await backend.aclose()
+
+
+async def test_keys_are_remappable_by_binding_id() -> None:
+    backend = ScriptedBackend(paris)
+    app = CompletionApp(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.set_keymap({"completion.run": "f9", "completion.classify": "f8"})
+        view = app.query_one(CompletionView)
+        await type_prompt(pilot, "Q")
+        await pilot.press("f8")
+        assert app.query_one("#completion-max_tokens", Input).value == "1"
+        await pilot.press("f9")
+        await wait_idle(pilot, view)
+        assert backend.prompts == ["Q\n\n###\n\n"]
+        assert view.continuation == " Paris"
