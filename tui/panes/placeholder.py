@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
 
 
 class ComingSoon(VerticalScroll):
@@ -18,4 +17,6 @@ class ComingSoon(VerticalScroll):
         self._text = f"## {title} — coming\n\nThis pane is not built yet. What it will do:\n\n{plan}"
 
     def compose(self):
+        from textual.widgets import Markdown  # markdown-it is not needed for the first frame
+
         yield Markdown(self._text)

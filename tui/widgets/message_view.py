@@ -14,7 +14,7 @@ import time
 
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 #: Seconds between two flushes of a streaming reply into the Markdown widget.
 FLUSH_INTERVAL = 0.05
@@ -54,6 +54,8 @@ class MessageView(Vertical):
         self._pending: list[str] = []
         self._last_flush = 0.0
         self._flush_timer = None
+        from textual.widgets import Markdown  # markdown-it loads with the first message, not the first frame
+
         self.body = Markdown(content)
 
     def compose(self):

@@ -19,7 +19,7 @@ from gptbench.core.store import AsyncStore, ReplyRecorder, Session, StoredMessag
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ContentSwitcher, Input, Label, Select, Static, TextArea
+from textual.widgets import ContentSwitcher, Input, Select, Static, TextArea
 from textual.worker import Worker
 
 from ...errors import one_line
@@ -29,6 +29,7 @@ from ...widgets.params_panel import ParamsPanel
 from ...widgets.sessions_list import SessionsSidebar
 from ...widgets.usage_line import UsageLine, summarize
 from .conversation import MessageList, PromptArea, header_for
+from .settings import SessionSettings
 
 #: The views a session can show, cycled by ctrl+t. "compare" is not stored: it is a way of looking, not data.
 MODES = ("chat", "completion", "compare")
@@ -44,11 +45,6 @@ class ChatPane(Horizontal):
     ChatPane #chat-banner.-error { color: $error; }
     ChatPane #chat-store-error { color: $error; padding: 1 2; height: auto; }
     ChatPane #chat-views { height: 1fr; }
-    ChatPane #chat-side { width: 38; height: 1fr; border-left: solid $panel; display: none; }
-    ChatPane #chat-side.-shown { display: block; }
-    ChatPane #chat-side Label { color: $text-muted; }
-    ChatPane #chat-system { height: 5; }
-    ChatPane #chat-side Select, ChatPane #chat-side Input { width: 1fr; }
     ChatPane.-no-sessions SessionsSidebar { display: none; }
     """
     BINDINGS = [
@@ -73,6 +69,8 @@ class ChatPane(Horizontal):
         self._editing: StoredMessage | None = None
         self._generation: Worker | None = None
         self._code_index = 0
+        #: Set once the first session is shown (or the store error is): the pane is ready for input.
+        self.started = asyncio.Event()
 
     # ---- layout ---------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -83,35 +81,26 @@ class ChatPane(Horizontal):
                 yield MessageList(id="messages")
             yield UsageLine(id="usage")
             yield PromptArea(id="prompt", soft_wrap=True, show_line_numbers=False)
-        with Vertical(id="chat-side"):
-            yield Label("system prompt")
-            yield TextArea(id="chat-system", soft_wrap=True)
-            yield Label("backend · model")
-            with Horizontal(classes="knob"):
-                yield Select(
-                    [("local", "local"), ("openai", "openai")],
-                    allow_blank=False,
-                    id="chat-backend",
-                    compact=True,
-                )
-            yield Input(placeholder="model (empty: default)", id="chat-model", compact=True)
-            yield ParamsPanel(id="chat-params")
 
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < 70, "-no-sessions")
-        self.spawn(self._start)
+        # Sessions load right after the first frame is painted: the frame does not wait for SQLite.
+        self.call_after_refresh(self.spawn, self._start)
 
     async def _start(self) -> None:
-        self.store = await self.app.get_store()
-        if self.store is None:
-            await self._show_store_error(self.app.store_error or "the session store is not available")
-            return
-        self.sessions = await self.store.list_sessions()
-        if not self.sessions:
-            await self._create_session()
-        else:
-            await self.open_session(self.sessions[0].id)
-        self.query_one(PromptArea).focus()
+        try:
+            self.store = await self.app.get_store()
+            if self.store is None:
+                await self._show_store_error(self.app.store_error or "the session store is not available")
+                return
+            self.sessions = await self.store.list_sessions()
+            if not self.sessions:
+                await self._create_session()
+            else:
+                await self.open_session(self.sessions[0].id)
+            self.query_one(PromptArea).focus()
+        finally:
+            self.started.set()
 
     async def _show_store_error(self, message: str) -> None:
         views = self.query_one("#chat-views", ContentSwitcher)
@@ -165,15 +154,9 @@ class ChatPane(Horizontal):
         return self.app.pool.get(self.session.backend, self.session.model)
 
     def _fill_settings(self) -> None:
-        session = self.session
-        assert session is not None
-        with self.prevent(TextArea.Changed, Input.Changed, Select.Changed):
-            self.query_one("#chat-system", TextArea).text = session.system_prompt
-            self.query_one("#chat-backend", Select).value = session.backend
-            self.query_one("#chat-model", Input).value = session.model or ""
-        panel = self.query_one(ParamsPanel)
-        panel.set_params(session.params)
-        panel.set_backend_kind(session.backend)
+        assert self.session is not None
+        for side in self.query(SessionSettings):
+            side.show_session(self.session)
 
     def _update_banner(self, note: str = "") -> None:
         session = self.session
@@ -191,7 +174,8 @@ class ChatPane(Horizontal):
         self.session = await self.store.update_session(self.session.id, **changes)
         self._update_banner()
         if "backend" in changes or "model" in changes:
-            self.query_one(ParamsPanel).set_backend_kind(self.session.backend)
+            for panel in self.query(ParamsPanel):
+                panel.set_backend_kind(self.session.backend)
             self.app.refresh_status()
             self.app.ensure_loaded(self.backend)
             if self.mode != "chat":
@@ -203,7 +187,11 @@ class ChatPane(Horizontal):
         self.spawn(self._update_session, **changes)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        if event.text_area.id == "chat-system" and self.session is not None:
+        if (
+            event.text_area.id == "chat-system"
+            and self.session is not None
+            and event.text_area.text != self.session.system_prompt
+        ):
             self._save(system_prompt=event.text_area.text)
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -219,7 +207,7 @@ class ChatPane(Horizontal):
             self._save(model=event.value.strip() or None)
 
     def on_params_panel_changed(self, event: ParamsPanel.Changed) -> None:
-        if self.session is not None:
+        if self.session is not None and event.params != self.session.params:
             self._save(params=event.params)
 
     def on_sessions_sidebar_search_changed(self, event: SessionsSidebar.SearchChanged) -> None:
@@ -291,10 +279,18 @@ class ChatPane(Horizontal):
     def action_focus_messages(self) -> None:
         self.query_one(MessageList).focus()
 
-    def action_toggle_settings(self) -> None:
-        side = self.query_one("#chat-side")
-        side.toggle_class("-shown")
-        if side.has_class("-shown"):
+    async def action_toggle_settings(self) -> None:
+        """Show (building it the first time) or hide the session settings panel."""
+        if self.session is None:
+            return
+        found = self.query(SessionSettings)
+        if not found:
+            await self.mount(SessionSettings(self.session))
+            self.query_one("#chat-system", TextArea).focus()
+            return
+        side = found.first()
+        side.display = not side.display
+        if side.display:
             self.query_one("#chat-system", TextArea).focus()
         else:
             self.query_one(PromptArea).focus()
