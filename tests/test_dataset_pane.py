@@ -297,3 +297,54 @@ async def test_inside_the_app_f4_shows_the_pane_ready_for_a_path(chat_file: Path
         await pilot.press("c")
         await wait_for(pilot, lambda: "0 errors, 1 warnings" in screen_text(app))
         assert app.query_one(DatasetPane).model == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "row_text", "report_text"),
+    [
+        (
+            "empty.jsonl",
+            b"",
+            "empty.jsonl is empty.",
+            "empty.jsonl is empty: there is nothing to fine-tune on",
+        ),
+        ("array.json", b'[1, "a"]', "expected a JSON object, got a number", "not a JSON object"),
+        ("ragged.csv", b"prompt,completion\na,b\nc\n", "3   row 3 has 1 field", "wrong number"),
+        (
+            "mixed.jsonl",
+            (chat("hi", "yo", None) + '\n{"prompt": "p", "completion": "c"}\n').encode(),
+            "2   prompt: 'p' → completion: 'c'",
+            "are chat (`messages`) records in a",
+        ),
+    ],
+)
+async def test_bad_files_get_a_clear_report_and_stay_unchanged(
+    tmp_path: Path, name: str, content: bytes, row_text: str, report_text: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.query_one(DatasetPane).open_path(path)
+        await wait_for(pilot, lambda: row_text in screen_text(app))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "errors," in screen_text(app) and "0 errors" not in screen_text(app))
+        await pilot.press("2")
+        await wait_for(pilot, lambda: report_text in screen_text(app))
+        assert "blocks fine-tuning" in screen_text(app)
+        await pilot.press("a")  # errors no fix removes: the writer refuses, the pane says why
+        await wait_for(pilot, lambda: "Could not write" in screen_text(app))
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+async def test_a_huge_line_is_not_parsed_for_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    path.write_text(
+        json.dumps({"prompt": "x" * 3_000_000, "completion": " y"}) + "\n" + chat("a", "b") + "\n"
+    )
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(path)
+        await wait_for(pilot, lambda: "2   system" in screen_text(app))
+        assert "1   line 1 is 2.9 MB: too long to show" in screen_text(app)

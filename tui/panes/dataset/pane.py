@@ -45,10 +45,30 @@ FIRST_SCREEN_BYTES = 256 * 1024
 def _error_text(error: BaseException) -> str:
     """What the pane says about a failure: our one-line message, or the exception named plainly."""
     if isinstance(error, GptbenchError):
-        return str(error)
-    if isinstance(error, OSError):
-        return f"{getattr(error, 'filename', '') or ''} {error.strerror or error}".strip()
-    return f"{type(error).__name__}: {error}"
+        text = str(error)
+    elif isinstance(error, OSError):
+        text = f"{getattr(error, 'filename', '') or ''} {error.strerror or error}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return " ".join(text.split())  # one line, whatever the exception's message looked like
+
+
+def _start_resource_tracker() -> None:
+    """Let the engine's parallel scan start processes from inside a Textual app.
+
+    Textual swaps sys.stderr for an object whose fileno() is -1; multiprocessing's resource tracker hands that
+    fd to its child process and fails ("bad value(s) in fds_to_keep"). Starting the tracker once with the real
+    stderr (on the UI thread, between frames) avoids it; later pools reuse the running tracker.
+    """
+    import sys
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    try:
+        sys.stderr = sys.__stderr__
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = saved
 
 
 class DatasetPane(Vertical, can_focus=True):
@@ -304,6 +324,7 @@ class DatasetPane(Vertical, can_focus=True):
         if self._check_cancel is not None:
             self._say("A check is already running (Esc stops it).", "yellow")
             return
+        _start_resource_tracker()
         self._check_cancel = threading.Event()
         self._check_progress = 0.0
         self._message = None
