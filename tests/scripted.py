@@ -48,14 +48,16 @@ class ScriptedBackend:
     def stream_chat(
         self, messages: Sequence[Message], params: GenerationParams, model: str | None = None
     ) -> AsyncIterator[StreamEvent]:
-        return self._stream("\n".join(f"{m.role}: {m.content}" for m in messages), params)
+        return self._stream("\n".join(f"{m.role}: {m.content}" for m in messages), params, model)
 
     def stream_completion(
         self, prompt: str, params: GenerationParams, model: str | None = None
     ) -> AsyncIterator[StreamEvent]:
-        return self._stream(prompt, params)
+        return self._stream(prompt, params, model)
 
-    async def _stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[StreamEvent]:
+    async def _stream(
+        self, prompt: str, params: GenerationParams, model: str | None
+    ) -> AsyncIterator[StreamEvent]:
         self.prompts.append(prompt)
         self.active += 1
         self.max_active = max(self.max_active, self.active)
@@ -79,7 +81,7 @@ class ScriptedBackend:
             Usage(len(prompt.split()), len(tokens)),
             first,
             time.perf_counter() - started,
-            self.model,
+            model or self.model,
         )
 
     @staticmethod

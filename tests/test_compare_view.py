@@ -6,6 +6,7 @@ import pytest
 from gptbench.core.chat import Message
 from gptbench.core.errors import ParamError
 from gptbench.core.params import GenerationParams
+from gptbench.core.store import AsyncStore
 from gptbench.tui.panes.chat.compare import CompareView, Target, format_params, parse_params
 from gptbench.tui.widgets.message_view import MessageView
 from scripted import ScriptedBackend, shown, wait_idle
@@ -134,6 +135,44 @@ async def test_a_failing_side_shows_one_line_and_the_other_answers() -> None:
         assert view.results["right"] == ("The colour", "error")
         header = str(app.query_one("#right-answer MessageView .header", Static).render())
         assert header.endswith("⚠ flaky: the server closed the stream")
+
+
+async def test_answers_are_saved_as_alternatives_without_moving_the_branch(tmp_path) -> None:
+    store = await AsyncStore.open(tmp_path / "gptbench.db")
+    try:
+        session = await store.create_session("Colours", system_prompt="Be brief.")
+        user = await store.add_user_message(session.id, "Name a colour.")
+        (first,) = await store.begin_replies(session.id, user.id)
+        await store.finish_reply(first.id, content="Green.", status="complete", finish_reason="stop")
+        messages = [
+            Message("system", "Be brief."),
+            Message("user", "Name a colour."),
+            Message("assistant", "Green."),
+        ]
+        backend = ScriptedBackend(by_seed, kind="openai")
+        view = CompareView(
+            messages,
+            left=Target("openai", "m1", GenerationParams(seed=1), backend),
+            right=Target("openai", "m2", GenerationParams(seed=2), backend),
+            session_id=session.id,
+            parent_id=user.id,
+        )
+        app = CompareApp(view)
+        app.store = store
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("ctrl+r")
+            await wait_idle(pilot, view)
+        # The reply already given is not sent: both targets answer the last user turn.
+        assert backend.prompts == ["system: Be brief.\nuser: Name a colour."] * 2
+        replies = await store.siblings(first.id)
+        assert [(m.content, m.model, m.status, m.params.seed) for m in replies] == [
+            ("Green.", None, "complete", None),
+            ("The colour is red.", "m1", "complete", 1),
+            ("The colour is blue.", "m2", "complete", 2),
+        ]
+        assert [m.content for m in await store.path(session.id)][-1] == "Green."  # active branch unchanged
+    finally:
+        await store.close()
 
 
 def test_params_line_round_trip() -> None:

@@ -25,15 +25,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Select, Static
 from textual.worker import Worker
 
-from ....core.backends.base import Backend, Finish
+from ....core.backends.base import Backend, Delta
 from ....core.chat import Message, check_messages
 from ....core.errors import GptbenchError, ParamError
 from ....core.params import GenerationParams
+from ....core.store import ReplyRecorder
 from ...errors import one_line
 from ...widgets.message_view import MessageView
 from ...widgets.params_panel import format_stop, parse_stop
 from ...widgets.usage_line import UsageLine
-from .completion import backend_for, finish_summary, ready
+from .completion import backend_for, finish_reason, finish_summary, ready, record_stream
 
 SIDES = ("left", "right")
 KINDS = ("local", "openai")
@@ -85,6 +86,14 @@ def parse_params(text: str) -> GenerationParams:
     return GenerationParams.from_dict(values)
 
 
+def prompt_part(messages: Sequence[Message]) -> list[Message]:
+    """The conversation up to its last user turn: compare answers that turn afresh, not the reply already given."""
+    out = list(messages)
+    while out and out[-1].role == "assistant":
+        out.pop()
+    return out
+
+
 class CompareView(Vertical):
     """Two target forms on top, two streaming answers below; ctrl+r runs both, Esc stops both."""
 
@@ -119,12 +128,20 @@ class CompareView(Vertical):
         kind: str | None = None,
         model: str | None = None,
         params: GenerationParams | None = None,
+        session_id: int | None = None,
+        parent_id: int | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Targets default to the session's (backend, kind, model, params) on both sides, ready to edit."""
+        """Targets default to the session's (backend, kind, model, params) on both sides, ready to edit.
+
+        With the app's store, `session_id` and `parent_id` (the stored user message the conversation ends with),
+        both answers are saved as further replies to that prompt without changing the session's active branch.
+        """
         super().__init__(id=id, classes=classes)
-        self._messages = list(messages)
+        self.session_id = session_id
+        self.parent_id = parent_id
+        self._messages = prompt_part(messages)
         session = Target(kind or "local", model, params or GenerationParams(), backend)
         self._targets = {"left": left or session, "right": right or session}
         self._worker: Worker | None = None
@@ -172,9 +189,10 @@ class CompareView(Vertical):
 
     # ----------------------------------------------------------------- configuration
 
-    def set_conversation(self, messages: Sequence[Message]) -> None:
-        """The conversation both targets answer (its last message is usually the user's)."""
-        self._messages = list(messages)
+    def set_conversation(self, messages: Sequence[Message], parent_id: int | None = None) -> None:
+        """The conversation both targets answer, and the stored user message it ends with (for saving)."""
+        self._messages = prompt_part(messages)
+        self.parent_id = parent_id
         self._status(f"{len(self._messages)} messages · ctrl+r run both · esc cancel")
 
     def read_targets(self) -> dict[str, Target]:
@@ -254,15 +272,17 @@ class CompareView(Vertical):
         usage = self.query_one(f"#{side}-usage", UsageLine)
         view.set_header(target.label)
         usage.start()
-        finish: Finish | None = None
+
+        async def show(delta: Delta) -> None:
+            if delta.index == 0:
+                usage.add_tokens()
+                await view.append(delta.text)
+
         try:
             await ready(self, backend)
-            async for event in backend.stream_chat(self._messages, target.params, target.model):
-                if isinstance(event, Finish):
-                    finish = event
-                elif event.index == 0:
-                    usage.add_tokens()
-                    await view.append(event.text)
+            recorder = await self._recorder(target, backend)
+            stream = backend.stream_chat(self._messages, target.params, target.model)
+            finish = await record_stream(stream, recorder, show)
         except asyncio.CancelledError:
             await view.end_stream()
             usage.finish("stopped")
@@ -276,9 +296,29 @@ class CompareView(Vertical):
             self.results[side] = (view.source, "error")
             return
         await view.end_stream()
-        reason = finish.finish_reasons[0] if finish and finish.finish_reasons else "stop"
-        usage.finish(finish_summary(finish, reason, with_model=False) if finish else reason)
-        self.results[side] = (view.source, reason)
+        usage.finish(finish_summary(finish, with_model=False) if finish else "stop")
+        self.results[side] = (view.source, finish_reason(finish))
+
+    async def _recorder(self, target: Target, backend: Backend) -> ReplyRecorder | None:
+        """Save this side's answer as another reply to the prompt (not made the active branch), if the app has a
+        store and the view knows which stored prompt it answers."""
+        store = getattr(self.app, "store", None)
+        if store is None or self.session_id is None or self.parent_id is None:
+            return None
+        try:
+            replies = await store.begin_replies(
+                self.session_id,
+                self.parent_id,
+                n=target.params.n,
+                backend=backend.kind,
+                model=target.model or backend.model,
+                params=target.params,
+                select=False,
+            )
+        except GptbenchError as err:
+            self._status(f"not saved: {one_line(err)}", error=True)
+            return None
+        return ReplyRecorder(store, replies)
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#compare-status", Static)

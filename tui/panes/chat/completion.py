@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
@@ -22,7 +23,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static, TextArea
 from textual.worker import Worker
 
-from ....core.backends.base import Backend, Delta, Finish, TokenLogprob
+from ....core.backends.base import Backend, Delta, Finish, StreamEvent, TokenLogprob
 from ....core.errors import GptbenchError, InputError, ParamError
 from ....core.params import PRESETS, GenerationParams
 from ....core.store import ReplyRecorder
@@ -48,11 +49,11 @@ def percent(logprob: float) -> str:
     return f"{100 * math.exp(logprob):.1f}%"
 
 
-def finish_summary(finish: Finish, reason: str, with_model: bool = True) -> str:
+def finish_summary(finish: Finish, with_model: bool = True) -> str:
     """The usage line after a reply, from its Finish event (without the model where a header names it)."""
     usage = finish.usage
     return summarize(
-        reason,
+        finish_reason(finish),
         usage.prompt_tokens,
         usage.completion_tokens,
         finish.tokens_per_second,
@@ -60,6 +61,46 @@ def finish_summary(finish: Finish, reason: str, with_model: bool = True) -> str:
         finish.elapsed,
         finish.model if with_model else "",
     )
+
+
+def finish_reason(finish: Finish | None) -> str:
+    """The first choice's finish reason ("stop" when the backend gave none)."""
+    return finish.finish_reasons[0] if finish is not None and finish.finish_reasons else "stop"
+
+
+async def record_stream(
+    stream: AsyncIterator[StreamEvent],
+    recorder: ReplyRecorder | None,
+    on_delta: Callable[[Delta], Awaitable[None]],
+) -> Finish | None:
+    """Consume a reply stream: each Delta goes to `on_delta` and, with a recorder, to the store as it streams.
+
+    The saved reply is finalised whatever happens: complete on Finish, "stopped" on cancel (Esc), "error" with
+    the one-line message on a failure (which is then re-raised for the view to show).
+    """
+    finish: Finish | None = None
+    try:
+        async for event in stream:
+            if isinstance(event, Finish):
+                finish = event
+                continue
+            if recorder is not None:
+                await recorder.add(event.text, event.index)
+            await on_delta(event)
+    except asyncio.CancelledError:
+        if recorder is not None:
+            await recorder.stop()
+        raise
+    except Exception as exc:
+        if recorder is not None:
+            await recorder.stop(error=one_line(exc))
+        raise
+    if recorder is not None:
+        if finish is not None:
+            await recorder.finish(finish)
+        else:
+            await recorder.stop(error="the backend ended the stream without a finish event")
+    return finish
 
 
 def backend_for(
@@ -264,41 +305,34 @@ class CompletionView(Vertical):
         self._start(prompt)
         usage = self.query_one(UsageLine)
         usage.start()
-        recorder: ReplyRecorder | None = None
         started, count = time.monotonic(), 0
+        recorder: ReplyRecorder | None = None
+
+        async def show(delta: Delta) -> None:
+            nonlocal count
+            if delta.index == 0:
+                count += 1
+                usage.add_tokens()
+                self._append(delta)
+
         try:
             await ready(self, backend)
             recorder = await self._record(backend, prompt, params)
-            finish: Finish | None = None
-            async for event in backend.stream_completion(prompt, params):
-                if isinstance(event, Finish):
-                    finish = event
-                    continue
-                if recorder is not None:
-                    await recorder.add(event.text, event.index)
-                if event.index == 0:
-                    count += 1
-                    usage.add_tokens()
-                    self._append(event)
+            finish = await record_stream(backend.stream_completion(prompt, params), recorder, show)
         except asyncio.CancelledError:
             usage.finish(f"stopped · ↓{count} · {time.monotonic() - started:.1f}s")
-            if recorder is not None:
-                await recorder.stop()
-                self.post_message(self.Saved(recorder.messages[0].session_id))
+            self._saved(recorder)
             raise
         except Exception as exc:  # noqa: BLE001 - a backend failure is one line on screen, never a traceback
             usage.clear()
             self._status(one_line(exc), error=True)
-            if recorder is not None:
-                await recorder.stop(error=one_line(exc))
+            self._saved(recorder)
             return
-        reason = finish.finish_reasons[0] if finish and finish.finish_reasons else "stop"
-        usage.finish(finish_summary(finish, reason) if finish else reason)
+        usage.finish(finish_summary(finish) if finish else "stop")
+        self._saved(recorder)
+
+    def _saved(self, recorder: ReplyRecorder | None) -> None:
         if recorder is not None:
-            if finish is not None:
-                await recorder.finish(finish)
-            else:
-                await recorder.stop(error="the backend ended the stream without a finish event")
             self.post_message(self.Saved(recorder.messages[0].session_id))
 
     async def _record(self, backend: Backend, prompt: str, params: GenerationParams) -> ReplyRecorder | None:
