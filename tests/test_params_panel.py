@@ -74,6 +74,9 @@ async def test_balanced_preset_fills_fields_and_posts() -> None:
         assert app.query_one("#param-do_sample", Select).value == "sample"
         assert app.query_one("#param-max_tokens", Input).value == ""
         assert app.changes == [PRESETS["balanced"]]
+        await type_into(pilot, "#param-seed", "3")
+        assert app.changes[-1] == PRESETS["balanced"].merged(seed=3)
+        assert app.query_one("#param-preset", Select).is_blank()
 
 
 async def test_stop_field_with_escapes() -> None:

@@ -309,6 +309,9 @@ class ParamsPanel(VerticalScroll):
         params = GenerationParams(**values)
         if params != self._params:
             self._params = params
+            preset = self.query_one("#param-preset", Select)
+            if preset.value in PRESETS and PRESETS[preset.value] != params:
+                preset.clear()  # edited away from the preset: stop claiming it
             self.post_message(self.Changed(self, params))
 
     def _show_error(self, name: str, message: str) -> None:
