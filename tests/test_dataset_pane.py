@@ -348,3 +348,18 @@ async def test_a_huge_line_is_not_parsed_for_the_table(tmp_path: Path) -> None:
         app.query_one(DatasetPane).open_path(path)
         await wait_for(pilot, lambda: "2   system" in screen_text(app))
         assert "1   line 1 is 2.9 MB: too long to show" in screen_text(app)
+
+
+async def test_escape_stops_a_running_check(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"  # the record-by-record checker: cancel is honoured every 2,000 rows
+    path.write_text("prompt,completion\n" + "".join(f"question {n} ->, answer {n}\n" for n in range(100_000)))
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(DatasetPane)
+        pane.open_path(path)
+        await wait_for(pilot, lambda: "question 1 ->" in screen_text(app))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "checking" in screen_text(app))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Check stopped." in screen_text(app))
+        assert pane.report is None

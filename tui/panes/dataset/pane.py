@@ -231,6 +231,7 @@ class DatasetPane(Vertical, can_focus=True):
         self._cancel.set()
         if self._check_cancel is not None:
             self._check_cancel.set()
+            self._check_cancel = None  # its outcome, when it comes, is ignored
         self.workers.cancel_group(self, "dataset-index")
         self.path = self.source = self.report = self.index = None
         self.prepared = []
@@ -336,40 +337,39 @@ class DatasetPane(Vertical, can_focus=True):
         from gptbench.core.datasets import check_file
 
         def progress(done: int, total: int) -> None:
-            self._check_progress = done / total if total else 0.0
+            if self._check_cancel is cancel:
+                self._check_progress = done / total if total else 0.0
 
         started = time.perf_counter()
         try:
             report = check_file(path, model, progress=progress, cancel=cancel)
         except BaseException as exc:
-            self.app.call_from_thread(self._check_failed, path, exc)
+            self.app.call_from_thread(self._check_ended, cancel, None, exc, 0.0)
             return
-        self.app.call_from_thread(self._check_done, path, report, cancel, time.perf_counter() - started)
+        self.app.call_from_thread(self._check_ended, cancel, report, None, time.perf_counter() - started)
 
-    def _check_failed(self, path: Path, error: BaseException) -> None:
+    def _check_ended(
+        self, cancel: threading.Event, report: Report | None, error: BaseException | None, seconds: float
+    ) -> None:
+        """Show a finished check's outcome, unless it belongs to a file or a check that was left since."""
         from gptbench.core.datasets.check import CheckCancelled
 
+        if self._check_cancel is not cancel:
+            return
         self._check_cancel = None
-        if isinstance(error, CheckCancelled):
+        if cancel.is_set() or isinstance(error, CheckCancelled):
             self._say("Check stopped.", "yellow")
-        elif path == self.path:
+        elif error is not None:
             self._show_error(f"Check failed: {_error_text(error)}")
-
-    def _check_done(self, path: Path, report: Report, cancel: threading.Event, seconds: float) -> None:
-        self._check_cancel = None
-        if path != self.path:
-            return
-        if cancel.is_set():
-            self._say("Check stopped.", "yellow")
-            return
-        self.report = report
-        if self.source is not None:
-            self.source.set_marks(row_marks(report))
-        self.table.invalidate()
-        self.query_one(ReportView).show(report)
-        self.query_one(FixesView).show(path, report)
-        self.query_one("#dataset-stats", Static).update(stats_text(report.stats))
-        self._say(f"checked in {seconds:.1f} s", "dim")
+        elif report is not None and self.path is not None:
+            self.report = report
+            if self.source is not None:
+                self.source.set_marks(row_marks(report))
+            self.table.invalidate()
+            self.query_one(ReportView).show(report)
+            self.query_one(FixesView).show(self.path, report)
+            self.query_one("#dataset-stats", Static).update(stats_text(report.stats))
+            self._say(f"checked in {seconds:.1f} s", "dim")
 
     # -- filters -------------------------------------------------------------------------------------------
     def _filter(self, positions: list[int], label: str) -> None:
