@@ -58,12 +58,13 @@ def chat_file(tmp_path: Path) -> Path:
     return path
 
 
-async def test_opening_a_file_shows_its_rows(chat_file: Path) -> None:
+async def test_opening_a_file_shows_its_rows(chat_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(chat_file.parent)
     app = PaneApp()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(DatasetPane)
         await pilot.press("ctrl+o")
-        await pilot.press(*str(chat_file), "enter")
+        await pilot.press(*"ch", "right", "enter")  # the suggester completes "ch" to "chat.jsonl"
         await wait_for(pilot, lambda: "question 3" in screen_text(app))
         screen = screen_text(app)
         assert "chat.jsonl  30 rows" in screen
@@ -282,7 +283,9 @@ async def test_hand_off_without_a_fine_tune_pane_says_so(chat_file: Path) -> Non
         assert "sent to Fine-tune" not in screen_text(app)
 
 
-async def test_inside_the_app_f4_shows_the_pane_ready_for_a_path(chat_file: Path) -> None:
+async def test_inside_the_app_f4_shows_the_pane_ready_for_a_path(
+    chat_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from chat_helpers import ScriptedPool
     from gptbench.core.config import Settings
     from gptbench.tui.app import GptBenchApp
@@ -292,7 +295,8 @@ async def test_inside_the_app_f4_shows_the_pane_ready_for_a_path(chat_file: Path
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f4")
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "dataset-path")
-        await pilot.press(*str(chat_file), "enter")
+        monkeypatch.chdir(chat_file.parent)
+        await pilot.press(*"chat.jsonl", "enter")
         await wait_for(pilot, lambda: "user: question 2" in screen_text(app))
         await pilot.press("c")
         await wait_for(pilot, lambda: "0 errors, 1 warnings" in screen_text(app))
