@@ -128,7 +128,7 @@ def check_records(
         for record in records:
             tally.add_record(record, counter)
         report = Report(Path(path), CHAT, "chat", model, n_records=tally.n_records)
-        report.issues, report.fixes, report.stats = finish(tally, model, limit)
+        finish(tally, report, limit)
         return report
     from .checks_legacy import check_prompt_completion
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .counting import TokenCounter
 from .records import PROMPT_COMPLETION, Record, record_format
-from .report import Distribution, Fix, Issue, Stats
+from .report import Distribution, Fix, Issue, Report, Stats
 from .stats import fill_training_stats
 
 ALLOWED_KEYS = frozenset(("role", "content", "name", "function_call", "weight"))
@@ -255,8 +255,12 @@ def _duplicates(tally: ChatTally) -> list[int]:
     return sorted(int(r) for r in rows[dup])
 
 
-def finish(tally: ChatTally, model: str, limit: int) -> tuple[list[Issue], list[Fix], Stats]:
-    """Turn a complete tally into the report's issues, fixes and statistics (the cookbook's output, and more)."""
+def finish(tally: ChatTally, report: Report, limit: int) -> None:
+    """Fill the report's issues, fixes and statistics from a complete tally (the cookbook's output, and more).
+
+    `report.plan["rows"]` keeps the row of each valid example, parallel to the token counts, for the writer.
+    """
+    model = report.model
     import numpy as np
 
     issues: list[Issue] = []
@@ -412,7 +416,8 @@ def finish(tally: ChatTally, model: str, limit: int) -> tuple[list[Issue], list[
         ),
     }
     fill_training_stats(stats, total, model)
-    return issues, fixes, stats
+    report.issues, report.fixes, report.stats = issues, fixes, stats
+    report.plan["rows"] = rows_all
 
 
 def _np(values: array) -> Any:

@@ -6,17 +6,19 @@ reference's order, optionally splits, writes with the legacy naming and returns 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 from .checks_legacy import CLASSIFICATION, Table, apply_table_fixes, build_table, show
+from .counting import TokenCounter
 from .readers import read_records
 from .records import CHAT, PROMPT_COMPLETION, Record
-from .report import Report
+from .report import Report, Stats
 from .split import split_indexes, stratified_split_indexes
+from .stats import fill_training_stats
 from .text import training_lines
 from .writer import output_names, write_jsonl
 
@@ -86,22 +88,28 @@ def _apply_pc(
     stop = report.stop_sequence
     if "add_ending" in applied:
         stop = report.fix("add_ending").params["ending"]  # type: ignore[union-attr]
+    rows = table.records()
+    counter = TokenCounter(report.model)
+
+    def tokens(positions: Iterable[int]) -> list[int]:
+        """Exact tokens of the written examples (after the text fixes)."""
+        return [counter.count(rows[i]["prompt"] + rows[i]["completion"]) for i in positions]
+
     if not applied and not split:
-        return _result(report, [source], len(table), 0, stop, applied, table)
+        return _result(report, [source], tokens(range(len(rows))), 0, stop, applied, table)
     if split:
         if stratify:
             train, valid = stratified_split_indexes(table.completions, seed)
         else:
             train, valid = split_indexes(len(table), seed)
         names = output_names(source, ["_train", "_valid"], folder)
-        rows = table.records()
         paths = [
             write_jsonl(names[0], (rows[i] for i in train)),
             write_jsonl(names[1], (rows[i] for i in valid)),
         ]
-        return _result(report, paths, len(train), len(valid), stop, applied, table)
+        return _result(report, paths, tokens(train), len(valid), stop, applied, table)
     (name,) = output_names(source, [""], folder)
-    return _result(report, [write_jsonl(name, table.records())], len(table), 0, stop, applied, table)
+    return _result(report, [write_jsonl(name, rows)], tokens(range(len(rows))), 0, stop, applied, table)
 
 
 def _chat_drops(report: Report, applied: list[str]) -> set[int]:
@@ -127,48 +135,56 @@ def _chat_rows(source: Path, drop: set[int], keep_positions: set[int] | None = N
 def _apply_chat(
     source: Path, report: Report, applied: list[str], split: bool, seed: int, folder: Path | None
 ) -> PrepareResult:
+    import numpy as np
+
     drop = _chat_drops(report, applied)
+    rows = report.plan["rows"]  # valid examples, in file order, parallel to the token counts
+    kept = ~np.isin(rows, np.fromiter(drop, dtype=np.int64, count=len(drop)))
+    kept_tokens = report.stats.distributions["tokens_per_example"].values[kept]
     if not drop and not split:
-        return _result(report, [source], report.stats.n_examples, 0, None, applied)
+        return _result(report, [source], kept_tokens, 0, None, applied)
     if split:
-        n = sum(1 for _ in _chat_rows(source, drop))
-        train, valid = split_indexes(n, seed)
+        train, valid = split_indexes(int(kept.sum()), seed)
         names = output_names(source, ["_train", "_valid"], folder)
         paths = [
             write_jsonl(names[0], _chat_rows(source, drop, set(train))),
             write_jsonl(names[1], _chat_rows(source, drop, set(valid))),
         ]
-        return _result(report, paths, len(train), len(valid), None, applied)
+        return _result(report, paths, kept_tokens[train], len(valid), None, applied)
     (name,) = output_names(source, [""], folder)
-    written = [0]
-
-    def counted() -> Iterator[dict]:
-        for row in _chat_rows(source, drop):
-            written[0] += 1
-            yield row
-
-    path = write_jsonl(name, counted())
-    return _result(report, [path], written[0], 0, None, applied)
+    return _result(report, [write_jsonl(name, _chat_rows(source, drop))], kept_tokens, 0, None, applied)
 
 
 def _result(
     report: Report,
     paths: list[Path],
-    n_train: int,
+    train_tokens: Sequence[int],
     n_valid: int,
     stop: str | None,
     applied: list[str],
     table: Table | None = None,
 ) -> PrepareResult:
-    stats = report.stats
+    """The result, with epochs, tokens and cost recomputed for the training file actually written."""
+    stats = Stats(n_examples=len(train_tokens), token_limit=report.stats.token_limit)
+    fill_training_stats(stats, train_tokens, report.model)
     result = PrepareResult(
-        paths, n_train, n_valid, "", stop, applied, stats.n_epochs, stats.trained_tokens, stats.estimated_cost
+        paths,
+        len(train_tokens),
+        n_valid,
+        "",
+        stop,
+        applied,
+        stats.n_epochs,
+        stats.trained_tokens,
+        stats.estimated_cost,
     )
-    result.next_steps = next_steps(report, result, table)
+    result.next_steps = next_steps(report, result, table, stats)
     return result
 
 
-def next_steps(report: Report, result: PrepareResult, table: Table | None = None) -> str:
+def next_steps(
+    report: Report, result: PrepareResult, table: Table | None = None, stats: Stats | None = None
+) -> str:
     """The text the CLI prints after preparing: the fine-tune commands, stop sequence, tokens, epochs, cost."""
     train = result.paths[0]
     valid = result.paths[1] if len(result.paths) > 1 else None
@@ -220,11 +236,11 @@ def next_steps(report: Report, result: PrepareResult, table: Table | None = None
             lines.append(
                 f'Use stop=["{show(result.stop_sequence)}"] so generations end where the examples do.'
             )
-    stats = report.stats
-    lines += training_lines(stats, model)
-    if stats.legacy_time_estimate_s is not None:
+    lines += training_lines(stats or report.stats, model)
+    legacy_s = report.stats.legacy_time_estimate_s
+    if legacy_s is not None:
         lines.append(
-            f"(The legacy tool would estimate {stats.legacy_time_estimate_s / 60:.1f} minutes of training for a `curie` model.)"
+            f"(The legacy tool would estimate {legacy_s / 60:.1f} minutes of training for a `curie` model.)"
         )
     return "\n".join(lines)
 

@@ -126,7 +126,7 @@ def scan_chat_jsonl(
         total.merge(tally, offset)
         offset += tally.n_lines
     report = Report(path, "chat", "chat", model, n_records=total.n_records)
-    report.issues, report.fixes, report.stats = finish(total, model, limit)
+    finish(total, report, limit)
     return report
 
 

@@ -90,7 +90,10 @@ def test_chat_split_and_next_steps(tmp_path: Path) -> None:
     assert "openai api fine_tuning.jobs.create -F <training-file-id> -m gpt-3.5-turbo" in steps
     assert "--validation-file <validation-file-id>" in steps and "legacy CLI" in steps
     assert "gptbench finetune` is coming" in steps
-    assert f"{report.stats.trained_tokens:,} trained tokens" in steps and "Estimated cost" in steps
+    # epochs and tokens are those of the training file written: 24 examples → 100 // 24 = 4 epochs
+    assert result.n_epochs == 4 and report.stats.n_epochs == 3
+    assert f"24 examples × 4 epochs (OpenAI's default) = {result.trained_tokens:,} trained tokens" in steps
+    assert "Estimated cost" in steps
 
 
 def test_convert_both_ways(tmp_path: Path) -> None:
