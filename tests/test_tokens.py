@@ -271,3 +271,29 @@ def test_prices_have_dates_and_config_overrides() -> None:
     assert price_for("ft:gpt-4o-mini-2024-07-18:acme::x") is None
     assert price_for("no-such-model") is None
     assert base_model("gpt-4o-2024-05-13") == "gpt-4o"
+
+
+def test_live_counter_stays_exact_through_random_edits() -> None:
+    from gptbench.core.tokens.live import LiveCounter
+
+    toks = [get_tokenizer(n) for n in ("o200k_base", "cl100k_base", "r50k_base")]
+    counter = LiveCounter(toks)
+    rng = random.Random(5)
+    text = corpus(3, 8000)
+    counter.count(text)
+    inserts = ["a", " ", "\n", "\n\n", "世", "😀", "  x", ".\n", "\t", "'s", "hello world\n", "123"]
+    for step in range(200):
+        pos, op = rng.randrange(len(text) + 1), rng.random()
+        if op < 0.6:
+            text = text[:pos] + rng.choice(inserts) + text[pos:]
+        elif op < 0.9:
+            text = text[:pos] + text[pos + rng.randint(1, 5) :]
+        else:
+            text = text[:pos] + rng.choice(inserts) + text[pos + rng.randint(1, 50) :]
+        snap = counter.count(text)
+        assert snap.encoded < len(text) // 4  # only the edited stretch was encoded again
+        if step % 20 == 0:
+            assert snap.counts == {t.name: t.count(text) for t in toks}, step
+            assert "".join(snap.pieces) == text
+            assert [len(i) for i in snap.ids] == [toks[0].count(p) for p in snap.pieces]
+    assert counter.count(text).counts == {t.name: t.count(text) for t in toks}

@@ -31,6 +31,11 @@ SIDE_BY_SIDE = ("o200k_base", "cl100k_base", "r50k_base")
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_RESERVE = 256
 NEXT_K = 10
+#: An incremental count cheaper than this (seconds, measured on the last one) runs right in the key handler, so
+#: the count is on screen with the keystroke; anything bigger (a paste, a model switch) goes to a worker.
+INLINE_BUDGET = 0.008
+#: An edit that changes the length by more than this many characters always goes to the worker.
+INLINE_MAX_DELTA = 2000
 #: Debounce for the local model's count (a Hugging Face tokenizer encodes the whole text each time).
 LOCAL_DELAY = 0.3
 
@@ -72,6 +77,9 @@ class TokensPane(Vertical):
         self._snapshot: Snapshot | None = None
         self._busy = False
         self._dirty = False
+        self._last_cost = float("inf")
+        #: The tokenizers changed since the last count started.
+        self._stale = False
         self._local_count: tuple[str, int, int] | None = None
         self._local_timer: Any = None
         self._next_tokens: list[str] = []
@@ -84,7 +92,13 @@ class TokensPane(Vertical):
             yield Label("max_tokens")
             yield Input(str(self._default_reserve()), id="tokens-max", type="integer")
         with Horizontal(id="tokens-main"):
-            yield TokenArea(self._initial, id="tokens-editor", soft_wrap=True, show_line_numbers=False)
+            yield TokenArea(
+                self._initial,
+                id="tokens-editor",
+                soft_wrap=True,
+                show_line_numbers=False,
+                on_edit=self._recount,
+            )
             with Vertical(id="tokens-next"):
                 yield Static("next token", id="tokens-next-title")
                 yield OptionList(id="tokens-next-list")
@@ -177,6 +191,8 @@ class TokensPane(Vertical):
             self._counter = LiveCounter(tokenizers)
         else:
             self._counter.set_tokenizers(tokenizers)  # safe: counts run one at a time and read the list once
+        self._last_cost = float("inf")  # a new tokenizer encodes the whole text: in the worker
+        self._stale = True
         self._recount()
 
     def _show_error(self, message: str) -> None:
@@ -190,13 +206,20 @@ class TokensPane(Vertical):
         self._recount()
 
     def _recount(self) -> None:
-        if self._counter is None:
+        """Count the current text (inline when cheap, else in the worker); skipped when already counted."""
+        counted = self._snapshot is not None and self.editor.snapshot_version == self.editor.version
+        if self._counter is None or (counted and not self._stale and not self._busy):
             return
         if self._busy:
             self._dirty = True
             return
-        self._busy, self._dirty = True, False
         counter, text, version = self._counter, self.editor.text, self.editor.version
+        previous = self._snapshot.characters if self._snapshot else 0
+        self._dirty = self._stale = False
+        if self._last_cost < INLINE_BUDGET and abs(len(text) - previous) <= INLINE_MAX_DELTA:
+            self._apply(counter.count(text), version, counter.primary)
+            return
+        self._busy = True
         self.run_worker(lambda: self._count(counter, text, version), thread=True, group="tokens-count")
 
     def _count(self, counter: LiveCounter, text: str, version: int) -> None:
@@ -213,6 +236,7 @@ class TokensPane(Vertical):
 
     def _apply(self, snap: Snapshot, version: int, primary: Any) -> None:
         self._busy = False
+        self._last_cost = snap.seconds
         self._snapshot = snap
         self.editor.show_tokens(snap, version, primary)
         self._show_counts()
@@ -259,7 +283,7 @@ class TokensPane(Vertical):
             line.append(f"{self._local_count[1]:,}")
         counts = self.query_one("#tokens-counts", Static)
         counts.remove_class("-error")
-        counts.update(line)
+        counts.update(line, layout=False)
         primary = self.primary_count
         ratio = (
             f"{snap.characters / primary:.2f} chars/token · {snap.bytes / primary:.2f} bytes/token"
@@ -267,7 +291,7 @@ class TokensPane(Vertical):
             else "empty"
         )
         self.query_one("#tokens-ratios", Static).update(
-            f"{snap.characters:,} chars · {snap.bytes:,} bytes · {ratio}"
+            f"{snap.characters:,} chars · {snap.bytes:,} bytes · {ratio}", layout=False
         )
 
     @property
@@ -286,11 +310,12 @@ class TokensPane(Vertical):
         price = price_for(model, getattr(settings, "prices", None)) if model != "local" else None
         cost = self.query_one("#tokens-cost", Static)
         if price is None:
-            cost.update(f"cost: no price for {model} (add one under [prices] in the config)")
+            cost.update(f"cost: no price for {model} (add one under [prices] in the config)", layout=False)
             return
         cost.update(
             f"cost ≤ ${price.cost(prompt, reserve):.6f}  (${price.input:g}/1M in, ${price.output:g}/1M out; "
-            f"{price.source} price as of {price.as_of})"
+            f"{price.source} price as of {price.as_of})",
+            layout=False,
         )
 
     def _show_ids(self) -> None:

@@ -7,6 +7,7 @@ Only the lines Textual asks to render are coloured (`get_line`), from the latest
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from gptbench.core.tokens.live import Snapshot, tokens_in_range
@@ -24,8 +25,12 @@ class TokenArea(TextArea):
     TokenArea > .token-area--odd { background: $accent 22%; }
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, on_edit: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: Called right after each edit, inside the key handler: counting inline there puts the new count on
+        #: screen in the same frame as the keystroke (TextArea.Changed arrives a message later, often after a
+        #: full repaint of the editor).
+        self.on_edit = on_edit
         #: Bumped on every edit; a snapshot colours the text only if it was made for the current version.
         self.version = 0
         self.snapshot: Snapshot | None = None
@@ -75,7 +80,10 @@ class TokenArea(TextArea):
 
     def edit(self, *args: Any, **kwargs: Any) -> Any:
         self.version += 1
-        return super().edit(*args, **kwargs)
+        result = super().edit(*args, **kwargs)
+        if self.on_edit is not None:
+            self.on_edit()
+        return result
 
     def load_text(self, text: str) -> None:
         self.version += 1

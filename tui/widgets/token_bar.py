@@ -19,7 +19,7 @@ class ContextBar(Static):
         if not window:
             text.append(f"{prompt:,} + {reserve:,} tokens (context window unknown)")
             self.set_class(False, "-over")
-            self.update(text)
+            self.update(text, layout=False)
             return
         used = prompt + reserve
         suffix = f" {prompt:,} + {reserve:,} / {window:,} ({used / window:.1%})"
@@ -34,4 +34,4 @@ class ContextBar(Static):
         text.append("░" * (width - full - part), style="dim")
         text.append(suffix, style="bold" if used > window else "")
         self.set_class(used > window, "-over")
-        self.update(text)
+        self.update(text, layout=False)
