@@ -209,8 +209,10 @@ class DatasetPane(Vertical, can_focus=True):
             self.index = LineIndex(path)
             self.index.step(FIRST_SCREEN_BYTES)
             self.source = IndexedRows(self.index)
-            if not self.index.done:
-                self._build_index(self.index, self._cancel)
+            if (
+                not self.index.done
+            ):  # after the first frame: the indexing thread would compete with it for the GIL
+                self.call_after_refresh(self._build_index, self.index, self._cancel)
         else:
             self.source = LoadedRows()
             self._loading = True
