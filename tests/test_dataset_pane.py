@@ -367,3 +367,18 @@ async def test_escape_stops_a_running_check(tmp_path: Path) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Check stopped." in screen_text(app))
         assert pane.report is None
+
+
+async def test_opening_another_file_forgets_the_previous_report(pairs_file: Path, chat_file: Path) -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(DatasetPane)
+        pane.open_path(pairs_file)
+        await check(pilot)
+        pane.open_path(chat_file)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: "No fixes yet" in screen_text(app))
+        assert "duplicate" not in screen_text(app)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "No report yet" in screen_text(app))
+        assert pane.report is None

@@ -20,6 +20,7 @@ from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
 PREVIEW_ROWS = 5
+NO_FIXES = "No fixes yet: check the file first (c)."
 
 
 def fix_prompt(fix: Fix) -> Text:
@@ -64,10 +65,16 @@ class FixesView(Vertical):
         self.path: Path | None = None
 
     def compose(self):
-        yield Static("No fixes yet: check the file first (c).", id="fix-result")
+        yield Static(NO_FIXES, id="fix-result")
         yield SelectionList[str](id="fix-list")
         with VerticalScroll(id="fix-preview"):
             yield Static("", id="fix-preview-body")
+
+    def clear(self) -> None:
+        self.report = self.path = None
+        self.query_one("#fix-list", SelectionList).clear_options()
+        self.query_one("#fix-preview-body", Static).update("")
+        self.set_result(NO_FIXES)
 
     @property
     def chosen(self) -> list[str]:

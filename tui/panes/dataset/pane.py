@@ -241,10 +241,10 @@ class DatasetPane(Vertical, can_focus=True):
         self.remove_class("-detail")
 
     def _reset_views(self) -> None:
+        """Forget the previous file's report, fixes and statistics."""
+        self.query_one(ReportView).clear()
+        self.query_one(FixesView).clear()
         self.query_one("#dataset-stats", Static).update("No statistics yet: check the file first (c).")
-        self.query_one(ReportView).query_one("#report-summary", Static).update(
-            "No report yet: press c to check the file."
-        )
 
     @work(thread=True, exclusive=True, group="dataset-index", exit_on_error=False)
     def _build_index(self, index: LineIndex, cancel: threading.Event) -> None:

@@ -15,6 +15,8 @@ from textual.widgets.option_list import Option
 from .filters import checks_of
 from .rows import MARKS
 
+NO_REPORT = "No report yet: press c to check the file."
+
 
 def summary_text(report: Report) -> Text:
     """Format, task type, verdict and the notes, in a few lines."""
@@ -66,8 +68,13 @@ class ReportView(Vertical):
         self.report: Report | None = None
 
     def compose(self):
-        yield Static("No report yet: press c to check the file.", id="report-summary")
+        yield Static(NO_REPORT, id="report-summary")
         yield OptionList(id="report-issues")
+
+    def clear(self) -> None:
+        self.report = None
+        self.query_one("#report-summary", Static).update(NO_REPORT)
+        self.query_one("#report-issues", OptionList).clear_options()
 
     def show(self, report: Report) -> None:
         self.report = report
