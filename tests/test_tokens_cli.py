@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -141,3 +142,45 @@ def test_stdin_and_help_subprocess() -> None:
     assert json.loads(done.stdout)["tokens"] == 2
     shown = subprocess.run([*exe, "--help"], capture_output=True, text=True)
     assert "examples:" in shown.stdout and "gptbench tokens train.jsonl" in shown.stdout
+
+
+class Generated(io.RawIOBase):
+    """A read-only stream of `total` bytes repeating one line, produced as it is read (never held whole)."""
+
+    def __init__(self, unit: bytes, total: int) -> None:
+        self.unit, self.left, self.pos = unit, total, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        if n <= 0:
+            return 0
+        reps = self.unit * (n // len(self.unit) + 2)
+        buffer[:n] = reps[self.pos : self.pos + n]
+        self.left -= n
+        self.pos = (self.pos + n) % len(self.unit)
+        return n
+
+
+def test_a_big_stream_is_counted_in_bounded_memory() -> None:
+    """The 1 GB case in small: 24 MB streamed with a traced peak under a third of that, counted exactly."""
+    import tracemalloc
+
+    from gptbench.core.tokens.files import count_stream
+
+    unit = "The quick brown fox, café naïve, jumps over 12 lazy dogs.\n"
+    tok = get_tokenizer("o200k_base")
+    tok.count_batch(["warm up", "x" * 70_000])  # numpy's import is not the stream's memory
+    reps = 24_000_000 // len(unit.encode())
+    stream = io.BufferedReader(Generated(unit.encode(), reps * len(unit.encode())))
+    tracemalloc.start()
+    try:
+        counts = count_stream(stream, "generated", tok)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert counts.tokens == tok.count(unit) * reps
+    assert counts.lines == reps and counts.characters == len(unit) * reps
+    assert peak < 8_000_000, peak

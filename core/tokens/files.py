@@ -19,7 +19,7 @@ from .chat import chat_tokens, count_chat_tokens
 from .segments import last_safe_cut
 from .tokenizer import THREADS, HFTokenizer, Tokenizer
 
-BLOCK = 1 << 20
+BLOCK = 1 << 18
 #: Longest stretch kept waiting for an exact cut (text with no space or line break for 16 MB is cut anyway).
 MAX_CARRY = 16 << 20
 
