@@ -199,19 +199,19 @@ class DatasetPane(Vertical, can_focus=True):
                 raise GptbenchError(reason)
             with path.open("rb") as f:
                 head = f.read(65536).lstrip(b"\xef\xbb\xbf").lstrip()
+            indexed = path.suffix.lower() in (".jsonl", ".json") and not head.startswith(b"[")
+            self.index = LineIndex(path) if indexed else None
         except (GptbenchError, OSError) as exc:
             self._show_error(f"Cannot open: {_error_text(exc)}")
             self.table.set_source([], empty_text=f"Cannot open {path.name}.")  # type: ignore[arg-type]
             return False
         self.path = path
         self._cancel = threading.Event()
-        if path.suffix.lower() in (".jsonl", ".json") and not head.startswith(b"["):
-            self.index = LineIndex(path)
+        if self.index is not None:
             self.index.step(FIRST_SCREEN_BYTES)
             self.source = IndexedRows(self.index)
-            if (
-                not self.index.done
-            ):  # after the first frame: the indexing thread would compete with it for the GIL
+            # The rest after the first frame: the indexing thread would compete with it for the GIL.
+            if not self.index.done:
                 self.call_after_refresh(self._build_index, self.index, self._cancel)
         else:
             self.source = LoadedRows()
