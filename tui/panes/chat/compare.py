@@ -109,7 +109,8 @@ class CompareView(Vertical):
     CompareView .target-row { height: 1; }
     CompareView .target-row Select { width: 14; }
     CompareView .target-row Input { width: 1fr; }
-    CompareView .target-error { color: $error; height: auto; }
+    CompareView .target-error { color: $error; height: auto; display: none; }
+    CompareView .target-error.-shown { display: block; }
     CompareView #compare-answers { height: 1fr; }
     CompareView .answer { width: 1fr; height: 1fr; border: round $primary; }
     CompareView .answer-scroll { height: 1fr; }
@@ -205,9 +206,11 @@ class CompareView(Vertical):
                 params = parse_params(self.query_one(f"#{side}-params", Input).value)
             except ParamError as err:
                 error.update(f"{side}: {err}")
+                error.add_class("-shown")
                 failed = failed or err
                 continue
             error.update("")
+            error.remove_class("-shown")
             kind = str(self.query_one(f"#{side}-kind", Select).value)
             model = self.query_one(f"#{side}-model", Input).value.strip() or None
             old = self._targets[side]
@@ -296,7 +299,7 @@ class CompareView(Vertical):
             self.results[side] = (view.source, "error")
             return
         await view.end_stream()
-        usage.finish(finish_summary(finish, with_model=False) if finish else "stop")
+        usage.finish(finish_summary(finish) if finish else "stop")
         self.results[side] = (view.source, finish_reason(finish))
 
     async def _recorder(self, target: Target, backend: Backend) -> ReplyRecorder | None:

@@ -49,8 +49,8 @@ def percent(logprob: float) -> str:
     return f"{100 * math.exp(logprob):.1f}%"
 
 
-def finish_summary(finish: Finish, with_model: bool = True) -> str:
-    """The usage line after a reply, from its Finish event (without the model where a header names it)."""
+def finish_summary(finish: Finish) -> str:
+    """The usage line after a reply, from its Finish event (the model is in the status line or a header)."""
     usage = finish.usage
     return summarize(
         finish_reason(finish),
@@ -59,7 +59,6 @@ def finish_summary(finish: Finish, with_model: bool = True) -> str:
         finish.tokens_per_second,
         finish.time_to_first_token,
         finish.elapsed,
-        finish.model if with_model else "",
     )
 
 
