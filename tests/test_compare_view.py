@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from gptbench.core.backends.pool import BackendPool
 from gptbench.core.chat import Message
+from gptbench.core.config import Settings
 from gptbench.core.errors import ParamError
 from gptbench.core.params import GenerationParams
 from gptbench.core.store import AsyncStore
@@ -173,6 +175,29 @@ async def test_answers_are_saved_as_alternatives_without_moving_the_branch(tmp_p
         assert [m.content for m in await store.path(session.id)][-1] == "Green."  # active branch unchanged
     finally:
         await store.close()
+
+
+async def test_targets_chosen_with_the_keyboard_come_from_the_app_pool() -> None:
+    made: list[ScriptedBackend] = []
+
+    def factory(settings, kind, model, base_url):
+        made.append(ScriptedBackend(lambda prompt, params: [f"I am {model}."], kind=kind, model=model))
+        return made[-1]
+
+    view = CompareView(QUESTION)
+    app = CompareApp(view)
+    app.pool = BackendPool(Settings(), factory=factory)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await set_field(pilot, "#left-model", "m-a")
+        await set_field(pilot, "#right-model", "m-b")
+        app.query_one("#right-kind").focus()
+        await pilot.press("enter", "down", "enter")  # local -> openai
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot, view)
+        assert [(b.kind, b.model) for b in made] == [("local", "m-a"), ("openai", "m-b")]
+        assert (answer(app, "left"), answer(app, "right")) == ("I am m-a.", "I am m-b.")
+        header = str(app.query_one("#right-answer MessageView .header", Static).render())
+        assert header == "Assistant  openai:m-b"
 
 
 def test_params_line_round_trip() -> None:
