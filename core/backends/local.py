@@ -72,7 +72,10 @@ class LocalBackend:
 
     kind = "local"
 
-    def __init__(self, model: str = "smollm2", device: str = "auto", dtype: str = "auto") -> None:
+    def __init__(
+        self, model: str = "smollm2", device: str = "auto", dtype: str = "auto", ignore_eos: bool = False
+    ) -> None:
+        """`ignore_eos` makes every reply run to its token budget (benchmarks compare equal lengths with it)."""
         if dtype.lower() not in _DTYPES and dtype.lower() != "auto":
             raise ConfigError(
                 f"local.dtype must be auto, {', '.join(sorted(set(_DTYPES.values())))}; got {dtype!r}"
@@ -80,10 +83,12 @@ class LocalBackend:
         self.model = model
         self._device_request = device
         self._dtype_request = dtype.lower()
+        self._ignore_eos = ignore_eos
         self._models: dict[str, _Loaded] = {}
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
-        self._running: set[threading.Event] = set()
+        #: Cancel flag → worker thread of every generation in progress.
+        self._running: dict[threading.Event, threading.Thread] = {}
 
     # -- what the status line and the tokens pane read ------------------------------------------------------
     @property
@@ -135,8 +140,11 @@ class LocalBackend:
             if name in self._models:
                 return self._models[name]
             folder = resolve_model(name, progress)
-            self._models[name] = _load_folder(name, folder, self._device_request, self._dtype_request)
-            return self._models[name]
+            loaded = _load_folder(name, folder, self._device_request, self._dtype_request)
+            if self._ignore_eos:
+                loaded.runner.eos_ids = frozenset()
+            self._models[name] = loaded
+            return loaded
 
     # -- the protocol -------------------------------------------------------------------------------------------
     async def stream_chat(
@@ -192,10 +200,11 @@ class LocalBackend:
 
     async def aclose(self) -> None:
         """Cancel running generations (their streams end with finish reason "cancelled") and free the models."""
-        for cancel in list(self._running):
+        running = list(self._running.items())
+        for cancel, _ in running:
             cancel.set()
-        while self._running:
-            await asyncio.sleep(0.01)
+        while any(worker.is_alive() for _, worker in running):  # each stops within one token
+            await asyncio.sleep(0.005)
         self._models.clear()
 
     # -- streaming ------------------------------------------------------------------------------------------------
@@ -217,7 +226,7 @@ class LocalBackend:
             name="gptbench-decode",
             daemon=True,
         )
-        self._running.add(cancel)
+        self._running[cancel] = worker
         worker.start()
         try:
             while True:
@@ -231,7 +240,7 @@ class LocalBackend:
             cancel.set()
             while worker.is_alive():  # stops within one token (a prefill cannot be interrupted)
                 await asyncio.sleep(0.005)
-            self._running.discard(cancel)
+            self._running.pop(cancel, None)
 
     def _work(
         self,
