@@ -297,3 +297,17 @@ def test_live_counter_stays_exact_through_random_edits() -> None:
             assert "".join(snap.pieces) == text
             assert [len(i) for i in snap.ids] == [toks[0].count(p) for p in snap.pieces]
     assert counter.count(text).counts == {t.name: t.count(text) for t in toks}
+
+
+def test_chat_json_tokens_reads_message_lists_and_fine_tuning_lines() -> None:
+    from gptbench.core.tokens import chat_json_tokens
+
+    messages = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi!"}]
+    expected = count_chat_tokens(messages, "gpt-4o")
+    import json
+
+    assert chat_json_tokens(json.dumps(messages), "gpt-4o") == (2, expected)
+    assert chat_json_tokens(json.dumps({"messages": messages}), "gpt-4o") == (2, expected)
+    assert chat_json_tokens("[1, 2]", "gpt-4o") is None
+    assert chat_json_tokens("not json", "gpt-4o") is None
+    assert chat_json_tokens(json.dumps(messages), "davinci-002") is None  # no chat format

@@ -183,3 +183,20 @@ async def test_a_large_paste_is_counted_exactly() -> None:
         pane.editor.load_text(big)
         await wait_for(pilot, lambda: shown(app, "o200k_base") == expected, timeout=30)
         assert shown(app, "r50k_base") == get_tokenizer("r50k_base").count(big)
+
+
+async def test_a_pasted_message_list_is_counted_in_chat_format() -> None:
+    import json
+
+    from gptbench.core.tokens import count_chat_tokens
+
+    messages = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Name a prime."}]
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: shown(app, "o200k_base") == 0)
+        app.query_one(TokensPane).editor.insert(json.dumps(messages, indent=1))
+        expected = count_chat_tokens(messages, "gpt-4o-mini")
+        await wait_for(pilot, lambda: f"chat format: {expected} tokens for 2 messages" in screen_text(app))
+        assert f"chat {'░' * 10}" in screen_text(app) and f" {expected} + 256 / 128,000" in screen_text(app)
+        await pilot.press("end", "x")  # no longer valid JSON: back to plain text
+        await wait_for(pilot, lambda: "chat format" not in screen_text(app))

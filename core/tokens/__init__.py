@@ -25,7 +25,7 @@ Plain-text counts (`Tokenizer.count`) are exact for every encoding: the same ids
 
 from __future__ import annotations
 
-from .chat import chat_tokens, count_chat_tokens
+from .chat import chat_json_tokens, chat_tokens, count_chat_tokens
 from .encodings import ENCODINGS, get_encoding
 from .models import MODELS, base_model, context_window, encoding_for_model
 from .next_token import next_token_distribution
@@ -38,6 +38,7 @@ __all__ = [
     "TiktokenTokenizer",
     "Tokenizer",
     "base_model",
+    "chat_json_tokens",
     "chat_tokens",
     "context_window",
     "count_chat_tokens",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..chat import Message
-from ..errors import InputError
+from ..errors import GptbenchError, InputError
 from .models import model_spec
 from .tokenizer import HFTokenizer, Tokenizer, get_tokenizer
 
@@ -76,3 +76,22 @@ def count_chat_tokens(messages: Sequence[Message | dict[str, Any]], model: str |
             f"{model} is a {spec.family} model: it takes a prompt string, not chat messages; count the text instead"
         )
     return chat_tokens(messages, get_tokenizer(spec.encoding), spec.family)
+
+
+def chat_json_tokens(text: str, model: str | Tokenizer) -> tuple[int, int] | None:
+    """(messages, tokens) when `text` is a JSON message list (or an object with "messages"); else None.
+
+    What the tokens pane shows when a pasted chat session or a fine-tuning line is in the editor.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        data = data.get("messages")
+    if not isinstance(data, list) or not data or not all(isinstance(m, dict) and "role" in m for m in data):
+        return None
+    try:
+        return len(data), count_chat_tokens(data, model)
+    except (GptbenchError, KeyError, TypeError):
+        return None

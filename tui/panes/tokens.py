@@ -13,7 +13,13 @@ from typing import Any
 
 from gptbench.core.errors import GptbenchError
 from gptbench.core.prices import price_for
-from gptbench.core.tokens import context_window, get_tokenizer, next_token_distribution, tokenizer_of_backend
+from gptbench.core.tokens import (
+    chat_json_tokens,
+    context_window,
+    get_tokenizer,
+    next_token_distribution,
+    tokenizer_of_backend,
+)
 from gptbench.core.tokens.live import LiveCounter, Snapshot
 from rich.text import Text
 from textual import on
@@ -36,8 +42,9 @@ NEXT_K = 10
 INLINE_BUDGET = 0.008
 #: An edit that changes the length by more than this many characters always goes to the worker.
 INLINE_MAX_DELTA = 2000
-#: Debounce for the local model's count (a Hugging Face tokenizer encodes the whole text each time).
-LOCAL_DELAY = 0.3
+#: Pause in typing before the slower counts: the local model's (a Hugging Face tokenizer encodes the whole text)
+#: and the chat format of a JSON message list.
+EXTRAS_DELAY = 0.3
 
 
 class TokensPane(Vertical):
@@ -80,8 +87,12 @@ class TokensPane(Vertical):
         self._last_cost = float("inf")
         #: The tokenizers changed since the last count started.
         self._stale = False
-        self._local_count: tuple[str, int, int] | None = None
-        self._local_timer: Any = None
+        #: (tokenizer name, count) of the loaded local model, and (messages, tokens) when the text is a JSON
+        #: message list; both computed after a pause in typing, for text version `_extras_version`.
+        self._local_count: tuple[str, int] | None = None
+        self._chat_count: tuple[int, int] | None = None
+        self._extras_version = -1
+        self._extras_timer: Any = None
         self._next_tokens: list[str] = []
 
     # ---- layout ---------------------------------------------------------------------------------------
@@ -244,29 +255,39 @@ class TokensPane(Vertical):
         self._show_ids()
         if self._dirty or version != self.editor.version:
             self._recount()
-        elif self._local_count is None or self._local_count[2] != version:
-            self._schedule_local()
+        elif self._extras_version != version:
+            self._schedule_extras()
 
-    def _schedule_local(self) -> None:
-        if self._local_timer is not None:
-            self._local_timer.stop()
-        if self._local() is not None and self.model != "local":
-            self._local_timer = self.set_timer(LOCAL_DELAY, self._count_local)
+    def _schedule_extras(self) -> None:
+        """After a pause in typing: the local model's count and, for a JSON message list, its chat-format count."""
+        if self._extras_timer is not None:
+            self._extras_timer.stop()
+        self._extras_timer = self.set_timer(EXTRAS_DELAY, self._count_extras)
 
-    def _count_local(self) -> None:
-        local, text, version = self._local(), self.editor.text, self.editor.version
-        if local is None:
+    def _count_extras(self) -> None:
+        local = self._local()
+        text, version, model = self.editor.text, self.editor.version, self.model
+        looks_like_chat = text.lstrip()[:1] in ("[", "{")
+        if (local is None or model == "local") and not looks_like_chat:
+            self._set_extras(None, None, version)
             return
 
         def work() -> None:
-            n = local.count(text)
-            self.app.call_from_thread(self._set_local, local.name, n, version)
+            counted = local is not None and model != "local"  # else it is the primary count already
+            local_count = (local.name, local.count(text)) if counted else None
+            chat = (
+                chat_json_tokens(text, local or model)
+                if looks_like_chat and (local or model != "local")
+                else None
+            )
+            self.app.call_from_thread(self._set_extras, local_count, chat, version)
 
-        self.run_worker(work, thread=True, exclusive=True, group="tokens-local")
+        self.run_worker(work, thread=True, exclusive=True, group="tokens-extras")
 
-    def _set_local(self, name: str, n: int, version: int) -> None:
-        self._local_count = (name, n, version)
+    def _set_extras(self, local: tuple[str, int] | None, chat: tuple[int, int] | None, version: int) -> None:
+        self._local_count, self._chat_count, self._extras_version = local, chat, version
         self._show_counts()
+        self._show_context()
 
     # ---- showing ----------------------------------------------------------------------------------------
     def _show_counts(self) -> None:
@@ -290,9 +311,17 @@ class TokensPane(Vertical):
             if primary
             else "empty"
         )
+        chat = self.chat_count
+        if chat is not None:
+            ratio = f"chat format: {chat[1]:,} tokens for {chat[0]} messages"
         self.query_one("#tokens-ratios", Static).update(
             f"{snap.characters:,} chars · {snap.bytes:,} bytes · {ratio}", layout=False
         )
+
+    @property
+    def chat_count(self) -> tuple[int, int] | None:
+        """(messages, tokens) of the text as a chat request, when it is a JSON message list (and up to date)."""
+        return self._chat_count if self._extras_version == self.editor.version else None
 
     @property
     def primary_count(self) -> int:
@@ -302,10 +331,11 @@ class TokensPane(Vertical):
     def _show_context(self) -> None:
         if self._snapshot is None:
             return
-        model, prompt, reserve = self.model, self.primary_count, self.reserve
+        chat = self.chat_count
+        model, prompt, reserve = self.model, chat[1] if chat else self.primary_count, self.reserve
         backend = self._backend()
         window = getattr(backend, "context_window", None) if model == "local" else context_window(model)
-        self.query_one(ContextBar).show(prompt, reserve, window or None, "context")
+        self.query_one(ContextBar).show(prompt, reserve, window or None, "chat" if chat else "context")
         settings = self._settings()
         price = price_for(model, getattr(settings, "prices", None)) if model != "local" else None
         cost = self.query_one("#tokens-cost", Static)
