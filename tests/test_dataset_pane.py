@@ -180,6 +180,7 @@ def test_histogram_glyphs() -> None:
     assert bar(1, 16, 2) == "▏"
     assert bar(0, 10, 4) == ""
     assert sparkline([0, 1, 8]) == " ▁█"
+    assert sparkline([6, 6, 3]) == "██▄"
 
 
 async def test_path_suggester_completes_files_and_folders(tmp_path: Path) -> None:
@@ -382,3 +383,24 @@ async def test_opening_another_file_forgets_the_previous_report(pairs_file: Path
         await pilot.press("2")
         await wait_for(pilot, lambda: "No report yet" in screen_text(app))
         assert pane.report is None
+
+
+async def test_stats_show_token_histograms_and_class_counts(tmp_path: Path) -> None:
+    path = tmp_path / "sentiment.jsonl"
+    labels = [" positive"] * 20 + [" negative"] * 10
+    path.write_text(
+        "".join(
+            json.dumps({"prompt": f"Review {n}: {'great ' * (n % 5)}film ->", "completion": c}) + "\n"
+            for n, c in enumerate(labels)
+        )
+    )
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(path)
+        await check(pilot)
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "classes  2 distinct" in screen_text(app))
+        screen = screen_text(app)
+        assert "prompt tokens  n=30" in screen
+        assert "' positive' ████████████████████████████████████████ 20  (<100)" in screen
+        assert "' negative' " + "█" * 20 + " " * 20 + " 10  (<100)" in screen  # bars scale to the top class

@@ -28,7 +28,7 @@ def sparkline(counts: list[int]) -> str:
     top = max(counts, default=0)
     if top == 0:
         return ""
-    return "".join(" " if c == 0 else SPARK[min(7, c * 8 // (top + 1))] for c in counts)
+    return "".join(" " if c == 0 else SPARK[(c * 8 - 1) // top] for c in counts)
 
 
 def _num(value: float) -> str:
@@ -95,9 +95,10 @@ def stats_text(stats: Stats, width: int = 40) -> Text:
     if stats.cost_note:
         text.append(f"\n{stats.cost_note}", style="dim")
     text.append("\n\n")
+    if stats.class_counts:  # first: for classification data, the balance matters most
+        text.append_text(class_chart(stats.class_counts, width))
+        text.append("\n")
     for dist in stats.distributions.values():
         text.append_text(distribution_chart(dist, width))
         text.append("\n")
-    if stats.class_counts:
-        text.append_text(class_chart(stats.class_counts, width))
     return text
