@@ -91,11 +91,11 @@ def _hf_cached(repo_id: str) -> Path:
     """The snapshot of `repo_id` already in the Hugging Face cache; never a download."""
     if not _REPO_ID.match(repo_id):
         raise ModelNotFound(f"unknown model {repo_id!r}: not a folder, a .gguf file or a Hugging Face id")
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import HFValidationError
 
     try:
-        folder = Path(snapshot_download(repo_id, local_files_only=True))
+        folder = Path(snapshot_download(repo_id, cache_dir=constants.HF_HUB_CACHE, local_files_only=True))
     except (OSError, ValueError, HFValidationError):
         raise ModelNotFound(
             f"model {repo_id!r} is not in the Hugging Face cache and gptbench does not download; "
@@ -189,9 +189,9 @@ def local_models() -> list[tuple[str, Path | None]]:
 def _hf_cache_models() -> dict[str, Path]:
     """Model repos in the Hugging Face cache whose newest snapshot has a config.json."""
     try:
-        from huggingface_hub import scan_cache_dir
+        from huggingface_hub import constants, scan_cache_dir
 
-        info = scan_cache_dir()
+        info = scan_cache_dir(constants.HF_HUB_CACHE)
     except Exception:  # no cache, unreadable cache: nothing to list
         return {}
     out: dict[str, Path] = {}

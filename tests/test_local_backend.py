@@ -350,3 +350,38 @@ async def test_auto_dtype_on_cpu_still_answers(tiny_gpt2: Path) -> None:
 async def test_list_models_names_the_default_and_its_alias(backend: LocalBackend) -> None:
     ids = [m.id for m in await backend.list_models()]
     assert ids[:2] == ["smollm2", "SmolLM2-135M-Instruct"]
+
+
+def _hf_cache_entry(cache: Path, repo_id: str, files: Path) -> None:
+    """Lay `files` out the way huggingface_hub caches a downloaded repo (blobs, snapshot symlinks, refs/main)."""
+    import hashlib
+    import shutil
+
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for f in files.iterdir():
+        blob = repo / "blobs" / hashlib.sha256(f.read_bytes()).hexdigest()
+        shutil.copyfile(f, blob)
+        (snapshot / f.name).symlink_to(blob)
+
+
+async def test_a_hub_id_loads_from_the_hugging_face_cache(
+    tiny_gpt2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hf-cache"
+    _hf_cache_entry(cache, "someone/tiny-gpt2", tiny_gpt2)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    backend = LocalBackend("someone/tiny-gpt2", dtype="float32")
+    reply = await collect(backend.stream_completion(PROMPT, P(do_sample=False, max_tokens=5)))
+    assert reply.finish.usage.completion_tokens == 5
+    assert backend.context_window == 256
+    listed = {m.id: m for m in await backend.list_models()}
+    assert listed["someone/tiny-gpt2"].context_window == 256
+    await backend.aclose()
