@@ -70,3 +70,14 @@ def tiny_server(tiny_gpt2: Path) -> Iterator[SimpleNamespace]:
     yield SimpleNamespace(url=listener.url, token=token, model=model, listener=listener)
     listener.stop()
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+async def tiny_backend(tiny_gpt2: Path):
+    """A loaded LocalBackend on the tiny GPT-2 (fp32, CPU), shared by the session (tokens tests)."""
+    from gptbench.core.backends.local import LocalBackend
+
+    backend = LocalBackend(str(tiny_gpt2), device="cpu", dtype="float32")
+    await backend.load()
+    yield backend
+    await backend.aclose()

@@ -205,16 +205,6 @@ CHATML = (
 )
 
 
-@pytest.fixture(scope="module")
-async def tiny_backend(tiny_gpt2):
-    from gptbench.core.backends.local import LocalBackend
-
-    backend = LocalBackend(str(tiny_gpt2), device="cpu", dtype="float32")
-    await backend.load()
-    yield backend
-    await backend.aclose()
-
-
 async def test_local_tokenizer_counts_the_ids_the_backend_sends(tiny_backend) -> None:
     tok = tokenizer_of_backend(tiny_backend)
     assert tok is not None and tok.kind == "hf"

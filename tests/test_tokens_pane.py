@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from gptbench.core.config import Settings
 from gptbench.core.tokens import get_tokenizer
 from gptbench.tui.panes.tokens import TokensPane
@@ -117,16 +116,6 @@ async def test_next_token_without_a_backend_says_so() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: "no model" in screen_text(app))
-
-
-@pytest.fixture(scope="module")
-async def tiny_backend(tiny_gpt2):
-    from gptbench.core.backends.local import LocalBackend
-
-    backend = LocalBackend(str(tiny_gpt2), device="cpu", dtype="float32")
-    await backend.load()
-    yield backend
-    await backend.aclose()
 
 
 async def test_next_token_view_on_tiny_gpt2_picks_and_steps(tiny_backend) -> None:

@@ -93,14 +93,15 @@ def get_encoding(name: str) -> tiktoken.Encoding:
             _built[name] = tiktoken.Encoding(
                 name=name,
                 pat_str=pat,
-                mergeable_ranks=_load_ranks(ranks_name),
+                mergeable_ranks=mergeable_ranks(ranks_name),
                 special_tokens=special,
                 explicit_n_vocab=n_vocab,
             )
         return _built[name]
 
 
-def _load_ranks(name: str) -> dict[bytes, int]:
+def mergeable_ranks(name: str) -> dict[bytes, int]:
+    """Token bytes → rank of a ranks file ("r50k_base", "p50k_base", "cl100k_base", "o200k_base"), hash-checked."""
     if name not in _ranks:
         _ranks[name] = _cached(name) or _parse_and_cache(name)
     return _ranks[name]
