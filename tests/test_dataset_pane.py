@@ -404,3 +404,30 @@ async def test_stats_show_token_histograms_and_class_counts(tmp_path: Path) -> N
         assert "prompt tokens  n=30" in screen
         assert "' positive' ████████████████████████████████████████ 20  (<100)" in screen
         assert "' negative' " + "█" * 20 + " " * 20 + " 10  (<100)" in screen  # bars scale to the top class
+
+
+class BrokenRows:
+    """A row source whose third row cannot be drawn."""
+
+    def __len__(self) -> int:
+        return 5
+
+    def render_row(self, position: int):
+        from rich.text import Text
+
+        if position == 2:
+            raise ValueError("bad bytes")
+        return Text(f"row {position}")
+
+
+async def test_virtual_table_shows_a_row_it_cannot_draw_as_a_message() -> None:
+    from gptbench.tui.widgets.virtual_table import VirtualTable
+
+    class TableApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(BrokenRows())
+
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "row 4" in screen_text(app))
+        assert "cannot show row 3: ValueError: bad bytes" in screen_text(app)

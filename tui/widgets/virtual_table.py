@@ -88,6 +88,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self.first_row_painted_at: float | None = None
         self.last_row_painted: tuple[int, float] | None = None
 
+    def on_mount(self) -> None:
+        self.refresh_count()
+
     # -- data ----------------------------------------------------------------------------------------------
     @property
     def row_count(self) -> int:
@@ -133,7 +136,10 @@ class VirtualTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         strip = self._cache.get((position, width))
         if strip is None:
-            text = self.source.render_row(position)
+            try:
+                text = self.source.render_row(position)
+            except Exception as exc:  # one broken row must not take the app down
+                text = Text(f"cannot show row {position + 1}: {type(exc).__name__}: {exc}", style="red")
             text.no_wrap = True
             segments = Segment.apply_style(text.render(self.app.console), base)
             strip = Strip(segments).crop_extend(0, width, base)
