@@ -15,6 +15,7 @@ Knobs (GenerationParams), in the order they touch the logits of each step:
   top-p truncation (so every alternative has a finite value). Greedy ignores temperature.
 - top_k, then top_p (nucleus, keeps at least one token), then a draw from a seeded torch.Generator; greedy takes
   the argmax.
+Usage counts every token the loop chose, the end-of-sequence token included (it cost a forward pass too).
 """
 
 from __future__ import annotations
