@@ -431,3 +431,12 @@ async def test_virtual_table_shows_a_row_it_cannot_draw_as_a_message() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "row 4" in screen_text(app))
         assert "cannot show row 3: ValueError: bad bytes" in screen_text(app)
+
+
+async def test_an_unknown_model_is_named_in_the_detail_view(chat_file: Path) -> None:
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(DatasetPane).open_path(chat_file)
+        await pilot.press("m", *"nonsense", "enter")  # replaces the (selected) default, back to the table
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "no token counts: unknown model 'nonsense'" in screen_text(app))

@@ -134,8 +134,8 @@ class RecordDetail(VerticalScroll, can_focus=True):
     def _count(self, record: Record, issues: list[Issue], model: str, key: tuple[int, str]) -> None:
         try:
             counts: tuple[list[int], int | None, str] | str = count_fields(record.data or {}, model)
-        except GptbenchError as exc:
-            counts = str(exc)
+        except Exception as exc:  # an unknown model, a tokenizer that cannot load: said in the view
+            counts = str(exc) if isinstance(exc, GptbenchError) else f"{type(exc).__name__}: {exc}"
         text = detail_text(record, issues, model, counts)
         self.app.call_from_thread(self._update_if_current, key, text)
 
