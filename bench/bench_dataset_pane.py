@@ -23,7 +23,24 @@ from gptbench.tui.panes.dataset import DatasetPane
 from textual.app import App, ComposeResult
 
 OUT = Path(__file__).resolve().parent / "out"
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "seven", "wizards", "quietly", "judge", "boxing", "matches"]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "seven",
+    "wizards",
+    "quietly",
+    "judge",
+    "boxing",
+    "matches",
+]
 
 
 def generate(path: Path, rows: int) -> Path:
