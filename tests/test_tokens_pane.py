@@ -189,3 +189,23 @@ async def test_a_pasted_message_list_is_counted_in_chat_format() -> None:
         assert f"chat {'░' * 10}" in screen_text(app) and f" {expected} + 256 / 128,000" in screen_text(app)
         await pilot.press("end", "x")  # no longer valid JSON: back to plain text
         await wait_for(pilot, lambda: "chat format" not in screen_text(app))
+
+
+async def test_in_the_app_shell_with_the_local_model(tiny_backend) -> None:
+    """F3 opens the pane in the real app; it reads app.settings and app.backend (the loaded tiny GPT-2)."""
+    from gptbench.core.backends.pool import BackendPool
+    from gptbench.tui.app import GptBenchApp
+
+    settings = Settings(backend="local", model=tiny_backend.model)
+    app = GptBenchApp(settings, pool=BackendPool(settings, factory=lambda *_: tiny_backend))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.chat_pane is not None and app.chat_pane.session is not None)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: bool(app.query(TokensPane)))
+        await wait_for(pilot, lambda: shown(app, "o200k_base") == 0)
+        await pilot.press(*"Once upon a time")
+        await wait_for(pilot, lambda: shown(app, "o200k_base") == 4)
+        await wait_for(pilot, lambda: re.search(r"local:\S+ 4\b", counts_line(app)) is not None)
+        await pilot.press("ctrl+n")
+        options = app.query_one("#tokens-next-list", OptionList)
+        await wait_for(pilot, lambda: options.option_count == 10)
