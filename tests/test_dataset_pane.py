@@ -440,3 +440,24 @@ async def test_an_unknown_model_is_named_in_the_detail_view(chat_file: Path) -> 
         await pilot.press("m", *"nonsense", "enter")  # replaces the (selected) default, back to the table
         await pilot.press("enter")
         await wait_for(pilot, lambda: "no token counts: unknown model 'nonsense'" in screen_text(app))
+
+
+def test_search_finds_non_ascii_text_written_raw_or_escaped(tmp_path: Path) -> None:
+    from gptbench.core.datasets.line_index import LineIndex
+    from gptbench.tui.panes.dataset.filters import search_positions
+    from gptbench.tui.panes.dataset.rows import IndexedRows
+
+    path = tmp_path / "fr.jsonl"
+    rows = [{"prompt": "café", "completion": "x"}, {"prompt": "tea", "completion": "y"}, {"prompt": "café"}]
+    path.write_text(
+        json.dumps(rows[0], ensure_ascii=False)
+        + "\n"
+        + json.dumps(rows[1])
+        + "\n"
+        + json.dumps(rows[2])
+        + "\n"
+    )
+    with LineIndex(path) as index:
+        index.build()
+        assert search_positions(IndexedRows(index), "café") == [0, 2]
+        assert search_positions(IndexedRows(index), "TEA") == [1]

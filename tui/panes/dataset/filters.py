@@ -27,7 +27,13 @@ def search_positions(
     if not needle:
         return list(range(len(source)))
     if isinstance(source, IndexedRows):
-        return source.index.find_lines(needle.encode("utf-8"), cancel=cancel)
+        found = set(source.index.find_lines(needle.encode("utf-8"), cancel=cancel))
+        escaped = json.dumps(needle)[
+            1:-1
+        ]  # non-ASCII text as JSON writers with ensure_ascii store it: \u00e9
+        if escaped != needle:
+            found.update(source.index.find_lines(escaped.encode("ascii"), cancel=cancel))
+        return sorted(found)
     folded = needle.casefold()
     found = []
     for position, record in enumerate(list(source.records)):
