@@ -102,14 +102,22 @@ async def test_escape_cancels_and_keeps_the_partial_text() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         view = app.query_one(CompletionView)
         await type_prompt(pilot, "Count")
+
+        def cancel_offered() -> bool:
+            active = app.screen.active_bindings.get("escape")
+            return active is not None and active.node is view
+
+        assert not cancel_offered()  # nothing to cancel: the footer does not offer it
         await pilot.press("ctrl+r")
         while len(view.continuation.split()) < 3:
             await pilot.pause(0.05)
+        assert cancel_offered()
         await pilot.press("escape")
         await wait_idle(pilot, view, timeout=5)
         partial = view.continuation
         assert 3 <= len(partial.split()) < 200
         assert shown(app, "#completion-usage").startswith("stopped")
+        assert not cancel_offered()
         await asyncio.sleep(0.3)
         assert view.continuation == partial  # nothing arrives after the cancel
         assert backend.active == 0  # the backend's stream was closed

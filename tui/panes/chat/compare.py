@@ -23,7 +23,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Select, Static
-from textual.worker import Worker
 
 from ....core.backends.base import Backend, Delta
 from ....core.chat import Message, check_messages
@@ -34,7 +33,7 @@ from ...errors import one_line
 from ...widgets.message_view import MessageView
 from ...widgets.params_panel import format_stop, parse_stop
 from ...widgets.usage_line import UsageLine
-from .completion import backend_for, finish_reason, finish_summary, ready, record_stream
+from .completion import GenerationView, backend_for, finish_reason, finish_summary, ready, record_stream
 
 SIDES = ("left", "right")
 KINDS = ("local", "openai")
@@ -94,7 +93,7 @@ def prompt_part(messages: Sequence[Message]) -> list[Message]:
     return out
 
 
-class CompareView(Vertical):
+class CompareView(GenerationView):
     """Two target forms on top, two streaming answers below; ctrl+r runs both, Esc stops both."""
 
     BINDINGS = [
@@ -145,7 +144,6 @@ class CompareView(Vertical):
         self._messages = prompt_part(messages)
         session = Target(kind or "local", model, params or GenerationParams(), backend)
         self._targets = {"left": left or session, "right": right or session}
-        self._worker: Worker | None = None
         #: Per side, the last run's answer text and finish reason (or "stopped" / "error").
         self.results: dict[str, tuple[str, str]] = {}
 
@@ -221,10 +219,6 @@ class CompareView(Vertical):
         self._targets = targets
         return targets
 
-    @property
-    def running(self) -> bool:
-        return self._worker is not None and self._worker.is_running
-
     # ----------------------------------------------------------------- actions
 
     def action_run(self) -> None:
@@ -235,14 +229,7 @@ class CompareView(Vertical):
         except GptbenchError as err:
             self._status(one_line(err), error=True)
             return
-        self.action_cancel()
-        self._worker = self.run_worker(
-            self._compare(targets, backends), group="compare", exclusive=True, exit_on_error=False
-        )
-
-    def action_cancel(self) -> None:
-        if self.running:
-            self._worker.cancel()
+        self.start(self._compare(targets, backends))
 
     # ----------------------------------------------------------------- streaming
 
