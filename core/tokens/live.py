@@ -43,6 +43,8 @@ class Snapshot:
     #: Characters re-encoded for this snapshot (the whole text the first time, the edited stretch after).
     encoded: int = 0
     seconds: float = 0.0
+    #: piece index -> character offset of each token in it (filled as lines are drawn)
+    offsets: dict[int, list[int]] = field(default_factory=dict)
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -172,7 +174,9 @@ def tokens_in_range(
     i = max(0, bisect.bisect_right(snap.piece_starts, start) - 1)
     while i < len(snap.pieces) and snap.piece_starts[i] < end:
         base, ids = snap.piece_starts[i], snap.ids[i]
-        offsets = char_starts(tokenizer, ids)
+        offsets = snap.offsets.get(i)
+        if offsets is None:
+            offsets = snap.offsets[i] = char_starts(tokenizer, ids)
         bounds = [*offsets[1:], len(snap.pieces[i])]
         for j, (s, e) in enumerate(zip(offsets, bounds, strict=True)):
             s, e = s + base, e + base

@@ -67,7 +67,14 @@ class TokenArea(TextArea):
 
     def get_line(self, line_index: int) -> Text:
         line = super().get_line(line_index)
-        if self.snapshot is None or self.snapshot_version != self.version or len(line) > MAX_COLOURED_LINE:
+        if (
+            self.snapshot is None
+            or self.snapshot_version != self.version
+            or len(line) > MAX_COLOURED_LINE
+            # one huge piece (the local model's tokenizer sees the text whole): placing its colours would decode
+            # every token of the text on the UI thread
+            or len(self.snapshot.pieces[0] if self.snapshot.pieces else "") > MAX_COLOURED_LINE * 2
+        ):
             return line
         coloured = self._coloured.get(line_index)
         if coloured is None:
