@@ -4,7 +4,7 @@ The baseline, measured in the same run, is what one would write from the OpenAI 
 `json.loads` per line, `tiktoken` `encode` of every message value, the same checks (format-error categories,
 missing system/user messages, exact duplicates, token distributions with numpy percentiles, over-limit count,
 epochs and billed tokens). Both run as subprocesses; peak RSS is the sum over each process tree, sampled from
-/proc every 50 ms (plus the largest single process and CPU time from wait4). Prints both times, the RATIO, peak RSS and
+/proc every 50 ms, CPU time summed over each tree (the pool's workers included). Prints both times, the RATIO, peak RSS and
 the machine's load.
 
     .venv/bin/python bench/bench_data_check.py [--rows 1000000] [--keep]
@@ -339,9 +339,16 @@ print("over limit", int((t > LIMIT).sum()), "epochs", epochs, "billed", billed, 
 """
 
 
-def tree_rss_kb(root: int) -> int:
-    """Sum of VmRSS over `root` and its descendants, from /proc."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_sample(root: int, cpu: dict[int, float]) -> int:
+    """Sum of VmRSS (KB) over `root` and its descendants, from /proc; records each one's CPU seconds in `cpu`.
+
+    Pool workers are children of the forkserver, not of the command, so wait4 alone would miss their CPU time.
+    """
     parents: dict[int, list[int]] = {}
+    stats: dict[int, list[bytes]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -350,12 +357,15 @@ def tree_rss_kb(root: int) -> int:
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        parents.setdefault(ppid, []).append(int(entry))
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        stats[int(entry)] = fields
+        parents.setdefault(int(fields[1]), []).append(int(entry))
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
         todo += parents.get(pid, [])
+        if pid in stats:
+            cpu[pid] = (int(stats[pid][11]) + int(stats[pid][12])) / CLOCK_TICKS
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
@@ -367,24 +377,26 @@ def tree_rss_kb(root: int) -> int:
 
 
 def run(cmd: list[str]) -> tuple[float, float, int, int, str]:
-    """(wall seconds, CPU seconds of the whole tree, peak tree RSS in KB, largest process RSS in KB, stdout)."""
+    """(wall seconds, CPU seconds of the whole process tree, peak tree RSS in KB, largest process RSS in KB,
+    stdout)."""
     with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
         peak = 0
+        cpu: dict[int, float] = {}
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, tree_rss_kb(proc.pid))
+            peak = max(peak, tree_sample(proc.pid, cpu))
             time.sleep(0.05)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
         out.seek(0)
-        # wait4's usage covers the child and the children it waited for (the worker processes).
-        return seconds, usage.ru_utime + usage.ru_stime, peak, usage.ru_maxrss, out.read()
+        cpu[proc.pid] = usage.ru_utime + usage.ru_stime  # exact for the command itself (and what it reaped)
+        return seconds, sum(cpu.values()), peak, usage.ru_maxrss, out.read()
 
 
 def main() -> None:
