@@ -165,7 +165,14 @@ class RecordReader:
             text = blob.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = blob.count(b"\n", 0, exc.start) + 1
-            yield Record(line, None, None, f"line {line}: invalid UTF-8 (byte {exc.start})", "encoding")
+            column = exc.start - blob.rfind(b"\n", 0, exc.start)
+            yield Record(
+                1,
+                None,
+                None,
+                f"line {line}: invalid UTF-8 (byte {column}); the JSON array cannot be read",
+                "encoding",
+            )
             return
         decoder = json.JSONDecoder()
         pos = text.index("[") + 1
@@ -275,7 +282,7 @@ class RecordReader:
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    yield Record(n, None, None, f"line {n}: invalid UTF-8 (byte {exc.start})", "encoding")
+                    yield Record(n, None, None, f"line {n}: invalid UTF-8 (byte {exc.start + 1})", "encoding")
                     continue
                 yield Record(n, {"prompt": "", "completion": text})
 

@@ -185,3 +185,13 @@ def test_a_sparse_single_line_four_times_the_cap_streams_in_bounded_memory(tmp_p
     assert [(r.line, r.kind) for r in records] == [(1, "too_long"), (2, None)]
     assert records[0].error == "line 1 is longer than 32 MB; skipped"
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024 < 80
+
+
+def test_invalid_utf8_in_csv_and_txt_names_the_row(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_bytes(b"prompt,completion\na ->, ok\nb \xff ->, bad\nc ->, fine\n")
+    report = check_file(tmp_path / "bad.csv")
+    assert checks(report)["read:encoding"].rows == [3] and report.stats.n_examples == 2
+    (tmp_path / "bad.txt").write_bytes(b"one\ntw\xc3o\nthree\n")
+    records = list(read_records(tmp_path / "bad.txt"))
+    assert [(r.line, r.kind) for r in records] == [(1, None), (2, "encoding"), (3, None)]
+    assert records[1].error == "line 2: invalid UTF-8 (byte 3)"
