@@ -38,7 +38,8 @@ def verdict(report: Report) -> str:
 def training_lines(stats: Stats, model: str) -> list[str]:
     """Epochs, trained tokens and cost, as the report and the next steps print them."""
     lines = [
-        f"Training: {stats.n_examples:,} examples × {stats.n_epochs} epochs (OpenAI's default) = "
+        f"Training: {stats.n_examples:,} examples × {stats.n_epochs} epoch{'' if stats.n_epochs == 1 else 's'} "
+        "(OpenAI's default) = "
         f"{stats.trained_tokens:,} trained tokens ({stats.billed_tokens:,} per epoch, each example capped at "
         f"{stats.token_limit:,})."
     ]
