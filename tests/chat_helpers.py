@@ -93,7 +93,7 @@ class ScriptedBackend:
     def stream_completion(
         self, prompt: str, params: GenerationParams, model: str | None = None
     ) -> AsyncIterator[Delta | Finish]:
-        text = " ".join(self.script) if self.script else " positive"
+        text = " ".join(self.script) if self.script else "positive review"
         return self._stream(text, params)
 
     async def list_models(self) -> list[ModelInfo]:

@@ -9,8 +9,10 @@ fenced code block with a stale first chunk (textual issue #6518).
 
 from __future__ import annotations
 
+import functools
 import re
 import time
+from typing import Any
 
 from textual.containers import Vertical
 from textual.reactive import reactive
@@ -26,6 +28,14 @@ _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTA
 def code_blocks(markdown: str) -> list[str]:
     """The contents of the fenced code blocks of a message, in order (what "copy code" copies)."""
     return [m.group(2) for m in _FENCE.finditer(markdown)]
+
+
+@functools.cache
+def shared_parser() -> Any:
+    """One markdown-it parser for every message: Textual builds a new one per `append` otherwise (~ms each)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("gfm-like")
 
 
 class MessageView(Vertical):
@@ -56,7 +66,7 @@ class MessageView(Vertical):
         self._flush_timer = None
         from textual.widgets import Markdown  # markdown-it loads with the first message, not the first frame
 
-        self.body = Markdown(content)
+        self.body = Markdown(content, parser_factory=shared_parser)
 
     def compose(self):
         yield Static(self._header_text(), classes="header", markup=False)
@@ -103,13 +113,21 @@ class MessageView(Vertical):
         await self.body.append(chunk)
 
     async def end_stream(self, final: str | None = None) -> None:
-        """The stream is over: one full render from the whole source (or `final` when given)."""
+        """The stream is over: one full render from the whole source (or `final` when given).
+
+        Only when the text has a code fence (what #6518 can leave stale) or differs from what was streamed:
+        a full render of a long reply mounts every block again, which costs seconds for thousands of tokens.
+        """
+        streamed = self._source
+        if final is not None:
+            self._source = final
+        if self._source == streamed and "```" not in streamed and "~~~" not in streamed:
+            await self.flush()  # nothing to fix: render what is still buffered
+            return
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
         self._pending.clear()
-        if final is not None:
-            self._source = final
         await self.body.update(self._source)
 
     async def set_content(self, content: str) -> None:

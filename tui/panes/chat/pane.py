@@ -560,7 +560,16 @@ class ChatPane(Horizontal):
             return CompletionView(**kwargs, session_id=session.id, id="completion")
         from .compare import CompareView
 
-        return CompareView(conversation(session, self._path), **kwargs, id="compare")
+        # The conversation up to the last prompt; both answers are saved as further replies to that prompt.
+        last_user = max((i for i, m in enumerate(self._path) if m.role == "user"), default=None)
+        upto = self._path[: last_user + 1] if last_user is not None else []
+        return CompareView(
+            conversation(session, upto),
+            **kwargs,
+            session_id=session.id,
+            parent_id=upto[-1].id if upto else None,
+            id="compare",
+        )
 
     def on_completion_view_saved(self, event: Any) -> None:
         self.spawn(self.refresh_sessions, self.query_one("#session-search", Input).value)
