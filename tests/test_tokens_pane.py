@@ -191,13 +191,16 @@ async def test_a_pasted_message_list_is_counted_in_chat_format() -> None:
         await wait_for(pilot, lambda: "chat format" not in screen_text(app))
 
 
-async def test_in_the_app_shell_with_the_local_model(tiny_backend) -> None:
+async def test_in_the_app_shell_with_the_local_model(tiny_gpt2) -> None:
     """F3 opens the pane in the real app; it reads app.settings and app.backend (the loaded tiny GPT-2)."""
+    from gptbench.core.backends.local import LocalBackend
     from gptbench.core.backends.pool import BackendPool
     from gptbench.tui.app import GptBenchApp
 
-    settings = Settings(backend="local", model=tiny_backend.model)
-    app = GptBenchApp(settings, pool=BackendPool(settings, factory=lambda *_: tiny_backend))
+    backend = LocalBackend(str(tiny_gpt2), device="cpu", dtype="float32")  # the app closes it on exit
+    await backend.load()
+    settings = Settings(backend="local", model=backend.model)
+    app = GptBenchApp(settings, pool=BackendPool(settings, factory=lambda *_: backend))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.chat_pane is not None and app.chat_pane.session is not None)
         await pilot.press("f3")
