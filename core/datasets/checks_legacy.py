@@ -561,13 +561,13 @@ class LegacyChecker:
             )
             return ""
         msg = f"all {spec.what} end with {spec.noun}`{show(suffix)}`"
-        if len(suffix) > LONG_SUFFIX:
+        long = len(suffix) > LONG_SUFFIX
+        if long:
             msg += f"; it is long — a shorter one such as `{show(suggested)}` would do"
-        if any(suffix in v[: -len(suffix)] for v in values):
+        repeated = any(suffix in v[: -len(suffix)] for v in values)
+        if repeated:
             msg += f"; WARNING: some contain `{show(suffix)}` more than once — use one that appears only at the end"
-            self.issue(spec.check, "warning", msg)
-        else:
-            self.issue(spec.check, "info", msg)
+        self.issue(spec.check, "warning" if long or repeated else "info", msg)
         return suffix
 
     def _finish(

@@ -133,12 +133,10 @@ class RecordReader:
     def _json(self) -> Iterator[Record]:
         with self.path.open("rb", buffering=_BUFFER) as f:
             head = f.read(65536).lstrip(_BOM).lstrip()
-        if head.startswith(b"["):
-            single_line = b"\n" not in head.rstrip() and self.total_bytes <= 65536
-            # .json: an array is read as an array. .jsonl: only a one-line file is re-read as plain JSON (legacy).
-            if self.ext == ".json" or single_line:
-                yield from self._json_array()
-                return
+        # .json: an array is read as an array. .jsonl: only a one-line file is re-read as plain JSON (legacy).
+        if head.startswith(b"[") and (self.ext == ".json" or _single_line(self.path)):
+            yield from self._json_array()
+            return
         yield from self._jsonl()
 
     def _jsonl(self) -> Iterator[Record]:
@@ -380,6 +378,13 @@ def _type_name(value: object) -> str:
     return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
         type(value), "null" if value is None else type(value).__name__
     )
+
+
+def _single_line(path: Path) -> bool:
+    """True when the file has no line break before its last byte (read in bounded chunks)."""
+    with path.open("rb") as f:
+        skip_line(f)
+        return not f.read(1).strip()
 
 
 def _skip_ws(text: str, pos: int) -> int:
