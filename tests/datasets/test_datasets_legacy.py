@@ -161,6 +161,13 @@ def test_common_suffix_warnings_and_identical_prompts(tmp_path: Path) -> None:
     rows = [{"prompt": f"a -> b{i} ->", "completion": f" c{i}.\n"} for i in range(3)]
     found = checks(check_file(write_jsonl(tmp_path / "twice.jsonl", rows)))
     assert found["prompt_suffix"].severity == "warning" and "more than once" in found["prompt_suffix"].message
+    long = [{"prompt": f"q{i} please answer ->", "completion": f" c{i}.\n"} for i in range(3)]
+    found = checks(check_file(write_jsonl(tmp_path / "long.jsonl", long)))
+    assert (
+        found["prompt_suffix"].severity == "warning"
+        and "it is long — a shorter one such as ` ->`" not in found["prompt_suffix"].message
+    )
+    assert "a shorter one such as `\\n\\n###\\n\\n` would do" in found["prompt_suffix"].message
     same = [{"prompt": "same ->", "completion": f" c{i}.\n"} for i in range(3)]
     report = check_file(write_jsonl(tmp_path / "same.jsonl", same))
     assert report.blocking and "all prompts are identical" in checks(report)["identical_prompts"].message
