@@ -301,3 +301,23 @@ def test_chat_json_tokens_reads_message_lists_and_fine_tuning_lines() -> None:
     assert chat_json_tokens("[1, 2]", "gpt-4o") is None
     assert chat_json_tokens("not json", "gpt-4o") is None
     assert chat_json_tokens(json.dumps(messages), "davinci-002") is None  # no chat format
+
+
+async def test_next_token_distribution_through_openai_logprobs(tiny_server, tiny_backend) -> None:
+    """The OpenAI route (legacy completions, logprobs=k) against `gptbench serve` on 127.0.0.1: same tokens."""
+    from gptbench.core.backends.openai import OpenAIBackend
+
+    remote = OpenAIBackend(
+        tiny_server.model, api_key=tiny_server.token, base_url=tiny_server.url, max_retries=0
+    )
+    try:
+        top = await next_token_distribution(remote, "The quick brown fox", 8)
+    finally:
+        await remote.aclose()
+    assert len(top) == 5  # OpenAI's completions endpoint returns at most 5 alternatives
+    probs = [p for _, p in top]
+    assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+    local = await next_token_distribution(tiny_backend, "The quick brown fox", 5)
+    assert [t for t, _ in top] == [t for t, _ in local]
+    # the server runs the model in its automatic dtype (bf16 where the CPU has it), the fixture in fp32
+    assert probs == pytest.approx([p for _, p in local], rel=2e-2)
