@@ -384,3 +384,30 @@ async def test_timeout_is_unreachable_after_the_configured_seconds(upstream) -> 
         await collect(backend.stream_chat(HELLO, GREEDY))
     await backend.aclose()
     assert time.perf_counter() - start < 2
+
+
+# -- the command line with --backend openai -------------------------------------------------------------------------
+
+
+def test_cli_chat_through_serve(tiny_server, monkeypatch, capsys) -> None:
+    from gptbench.tui.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", tiny_server.token)
+    argv = ["chat", "--backend", "openai", "--base-url", tiny_server.url, "--model", tiny_server.model]
+    assert main([*argv, "--max-tokens", "3", "--greedy", "--stats", "Hello"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip()
+    assert f"[{tiny_server.model}] finish=length ↑" in err and "↓3 " in err
+
+
+def test_cli_chat_to_a_dead_server_is_one_line(isolated_dirs, capsys) -> None:
+    from gptbench.tui.cli import main
+
+    (isolated_dirs / "config").mkdir()
+    (isolated_dirs / "config" / "config.toml").write_text("[openai]\nmax_retries = 0\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    assert main(["chat", "--backend", "openai", "--base-url", url, "--model", "m", "Hello"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"gptbench: error: cannot reach {url}") and len(err.splitlines()) == 1
