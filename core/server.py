@@ -77,6 +77,7 @@ def error_body(exc: GptbenchError) -> dict[str, Any]:
 
 
 def error_response(exc: GptbenchError) -> JSONResponse:
+    """The error body with the error's own HTTP status."""
     return JSONResponse(error_body(exc), status_code=exc.status)
 
 
@@ -125,6 +126,7 @@ def messages_from_request(body: dict[str, Any]) -> list[Message]:
 
 
 def prompt_from_request(body: dict[str, Any]) -> str:
+    """The legacy endpoint's prompt: one non-blank string (a one-element list is accepted, as OpenAI does)."""
     prompt = body.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
@@ -220,12 +222,14 @@ class Api:
             self.active -= 1
 
     async def health(self, request: Request) -> Response:
+        """GET /health: liveness plus generation counters (for monitoring and the disconnect tests)."""
         self._authorize(request)
         return JSONResponse(
             {"status": "ok", "model": self.backend.model, "active": self.active, "cancelled": self.cancelled}
         )
 
     async def models(self, request: Request) -> Response:
+        """GET /v1/models: the one model this server runs."""
         self._authorize(request)
         data = [{"id": self.backend.model, "object": "model", "created": 0, "owned_by": "gptbench"}]
         return JSONResponse({"object": "list", "data": data})
@@ -237,6 +241,7 @@ class Api:
         return body, self._model(body)
 
     async def chat(self, request: Request) -> Response:
+        """POST /v1/chat/completions."""
         body, model = await self._read(request)
         messages = messages_from_request(body)
         params = params_from_request(body, chat=True)
@@ -244,6 +249,7 @@ class Api:
         return await self._respond(request, body, shaper, lambda: self.backend.stream_chat(messages, params))
 
     async def completions(self, request: Request) -> Response:
+        """POST /v1/completions (legacy text completion)."""
         body, model = await self._read(request)
         prompt = prompt_from_request(body)
         params = params_from_request(body, chat=False)
@@ -362,6 +368,7 @@ def create_app(backend: Backend, token: str | None = None) -> Starlette:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (names other than localhost are not resolved: not loopback)."""
     if host == "localhost":
         return True
     try:
@@ -409,6 +416,7 @@ class Listener:
             await self.backend.aclose()
 
     def stop(self) -> None:
+        """Ask uvicorn to shut down (thread-safe: it polls the flag)."""
         self.server.should_exit = True
 
 

@@ -23,6 +23,7 @@ def _lp(value: float) -> float:
 
 
 def usage_json(usage: Usage) -> dict[str, int]:
+    """OpenAI's usage object."""
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
@@ -86,6 +87,7 @@ class Shaper:
         return []
 
     def delta(self, delta: Delta) -> dict[str, Any]:
+        """The chunk carrying one Delta."""
         return self._envelope(self.chunk_object, [self._delta_choice(delta)])
 
     def finish(self, finish: Finish) -> list[dict[str, Any]]:
@@ -118,10 +120,13 @@ class Shaper:
 
 
 def _part(items: list, index: int) -> Any:
+    """Choice `index` of a Reply's texts or logprobs: empty ("" / []) when that choice produced nothing."""
     return items[index] if index < len(items) else items[0][:0]
 
 
 class ChatShaper(Shaper):
+    """/v1/chat/completions: `message` / `delta` objects, logprobs as content[]."""
+
     prefix = "chatcmpl-"
     whole_object = "chat.completion"
     chunk_object = "chat.completion.chunk"
@@ -164,6 +169,8 @@ class ChatShaper(Shaper):
 
 
 class CompletionShaper(Shaper):
+    """/v1/completions: `text` fields, logprobs as parallel lists with text offsets."""
+
     prefix = "cmpl-"
     whole_object = "text_completion"
     chunk_object = "text_completion"

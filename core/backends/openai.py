@@ -292,6 +292,7 @@ class OpenAIBackend:
         return count_chat_tokens(messages, name)
 
     async def aclose(self) -> None:
+        """Close the HTTP client (its connection pool); a later call opens a new one."""
         if self._sdk is not None:
             await self._sdk.close()
             self._sdk = None
