@@ -307,3 +307,27 @@ async def test_newer_schema_database_is_refused_and_kept(tmp_path):
         await wait_for(pilot, lambda: app.query("#chat-store-error"))
         assert "newer gptbench" in str(app.query_one("#chat-store-error").render())
     assert db.read_bytes() == before
+
+
+async def test_autoscroll_follows_only_while_at_the_bottom(tmp_path):
+    app, pool = make_app(tmp_path)
+    backend = pool.get()
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        backend.script = [f"line {i}\n\n" for i in range(40)]
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: not chat.generating and "line 39" in screen_text(app))
+        listing = app.query_one(MessageList)
+        await pilot.pause(0.1)
+        assert listing.max_scroll_y > 0 and listing.scroll_y == listing.max_scroll_y  # followed the reply
+        backend.delay = 0.02
+        await send(pilot, "second")
+        await wait_for(pilot, lambda: "line 5" in listing.views[-1].source)
+        listing.focus()
+        await pilot.press("up", "up", "up")  # the user goes up to read an earlier message
+        await wait_for(pilot, lambda: not chat.generating, timeout=20)
+        await pilot.pause(0.1)
+        assert listing.scroll_y < listing.max_scroll_y - 10  # the growing reply did not pull the view down
+        await pilot.press("down", "down", "down")  # back to the last message: following again
+        await pilot.pause(0.1)
+        assert listing.scroll_y >= listing.max_scroll_y - 1

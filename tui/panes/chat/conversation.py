@@ -127,10 +127,10 @@ class MessageList(VerticalScroll, can_focus=True):
         for index, view in enumerate(views):
             view.selected = index == self.cursor
         if self.cursor == len(views) - 1:
-            self.anchor()
+            self.anchor()  # on the last message: follow the conversation's end again
         else:
             self.release_anchor()
-        self.scroll_to_widget(views[self.cursor], animate=False, top=True)
+            self.scroll_to_widget(views[self.cursor], animate=False, top=True)
 
     def action_act(self, action: str) -> None:
         self.post_message(self.Act(action, self.selected))
