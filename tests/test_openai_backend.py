@@ -9,6 +9,7 @@ hangs, to show the SDK's retries and our error messages.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -321,10 +322,11 @@ async def test_closing_the_stream_cancels_generation_on_the_server(tiny_server) 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[SimpleNamespace]:
-    """A Starlette app standing in for a misbehaving API: /rate → 429, /boom → 500, /slow → no answer for 2 s."""
+    """A Starlette app standing in for other servers: /rate → 429, /boom → 500, /slow → no answer for 2 s,
+    /plain → a stream without usage, /midstream → an error event after the first chunk."""
     import uvicorn
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     hits: dict[str, int] = {}
@@ -340,6 +342,22 @@ def upstream() -> Iterator[SimpleNamespace]:
             await asyncio.sleep(2)
         if kind == "rate":
             return error(429, "Rate limit reached for key sk-test-SECRETKEY123", "rate_limit_exceeded")
+        if kind in ("plain", "midstream"):  # a stream without usage; or one that fails after its first chunk
+            chunk = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "up-1",
+                "choices": [],
+            }
+            pieces = [{**chunk, "choices": [{"index": 0, "delta": {"content": w}}]} for w in ("Hi", " there")]
+            if kind == "midstream":
+                failure = {"message": "maximum context length is 8 tokens", "code": "context_length_exceeded"}
+                pieces[1] = {"error": failure}
+            else:
+                pieces.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            body = "".join(f"data: {json.dumps(p)}\n\n" for p in pieces) + "data: [DONE]\n\n"
+            return Response(body, media_type="text/event-stream")
         return error(500, "The server had an error while processing your request.", "server_error")
 
     app = Starlette(routes=[Route("/{kind}/v1/chat/completions", endpoint, methods=["POST"])])
@@ -411,3 +429,22 @@ def test_cli_chat_to_a_dead_server_is_one_line(isolated_dirs, capsys) -> None:
     assert main(["chat", "--backend", "openai", "--base-url", url, "--model", "m", "Hello"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"gptbench: error: cannot reach {url}") and len(err.splitlines()) == 1
+
+
+async def test_a_stream_without_usage_counts_its_pieces(upstream) -> None:
+    backend = OpenAIBackend("up-1", base_url=f"{upstream.url}/plain/v1", max_retries=0)
+    reply = await collect(backend.stream_chat(HELLO, GREEDY))
+    await backend.aclose()
+    assert reply.text == "Hi there"
+    assert reply.finish.usage.completion_tokens == 2 and reply.finish.finish_reasons == ("stop",)
+    assert reply.finish.model == "up-1"
+
+
+async def test_an_error_event_mid_stream_is_mapped_by_its_code(upstream) -> None:
+    backend = OpenAIBackend("up-1", base_url=f"{upstream.url}/midstream/v1", max_retries=0)
+    received = []
+    with pytest.raises(ContextTooLong, match="maximum context length is 8 tokens"):
+        async for event in backend.stream_chat(HELLO, GREEDY):
+            received.append(event)
+    await backend.aclose()
+    assert [e.text for e in received] == ["Hi"]
