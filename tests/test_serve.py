@@ -298,3 +298,10 @@ def test_cli_serve_loads_prints_the_base_url_and_stops_on_ctrl_c(tiny_gpt2: Path
     assert process.returncode == 0
     assert f"gptbench: loading {tiny_gpt2} …" in err and f"gptbench: serving {tiny_gpt2} at {url}" in err
     assert err.rstrip().endswith("gptbench: stopped")
+
+
+def test_cli_serve_with_a_missing_model_is_one_line(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "no-model-here"
+    assert main(["serve", "--model", str(missing), "--port", "0"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"gptbench: loading {missing} …", f"gptbench: error: model folder not found: {missing}"]
