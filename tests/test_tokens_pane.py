@@ -212,3 +212,19 @@ async def test_in_the_app_shell_with_the_local_model(tiny_gpt2) -> None:
         await pilot.press("ctrl+n")
         options = app.query_one("#tokens-next-list", OptionList)
         await wait_for(pilot, lambda: options.option_count == 10)
+
+
+async def test_undo_and_redo_update_the_counts() -> None:
+    app = PaneApp("hello")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: shown(app, "o200k_base") == 1)
+        await pilot.press("end", "space", *"big", "space", *"world")
+        await wait_for(pilot, lambda: shown(app, "o200k_base") == 3)
+        await pilot.press("ctrl+z")
+        editor = app.query_one(TokensPane).editor
+        await wait_for(
+            pilot, lambda: shown(app, "o200k_base") == get_tokenizer("o200k_base").count(editor.text)
+        )
+        assert editor.text != "hello big world"
+        await pilot.press("ctrl+y")
+        await wait_for(pilot, lambda: shown(app, "o200k_base") == 3 and editor.text == "hello big world")

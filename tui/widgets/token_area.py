@@ -92,6 +92,16 @@ class TokenArea(TextArea):
             self.on_edit()
         return result
 
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """Undo and redo change the text without `edit`: count them as a new version too (then the pane's
+        Changed handler, which sees this message next, counts it)."""
+        if (
+            self.snapshot is not None
+            and self.snapshot_version == self.version
+            and self.text != self.snapshot.text
+        ):
+            self.version += 1
+
     def load_text(self, text: str) -> None:
         self.version += 1
         super().load_text(text)
