@@ -211,12 +211,14 @@ class Api:
     async def _tracked(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
         """`events`, counted in `active` while running and in `cancelled` when abandoned before the end."""
         self.active += 1
+        finished = False
         try:
             async with aclosing(events):
                 async for event in events:
+                    finished = isinstance(event, Finish)
                     yield event
         except (GeneratorExit, asyncio.CancelledError):
-            self.cancelled += 1
+            self.cancelled += not finished
             raise
         finally:
             self.active -= 1

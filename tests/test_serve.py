@@ -253,6 +253,16 @@ def test_a_client_leaving_a_non_streaming_request_cancels_it(http, tiny_server) 
     assert (health["active"], health["cancelled"]) == (0, before + 1)
 
 
+def test_health_counts_only_abandoned_generations(http, tiny_server) -> None:
+    health_url = tiny_server.url.removesuffix("/v1") + "/health"
+    before = http.get(health_url).json()
+    http.post("/completions", json={"prompt": "Hi", "max_tokens": 2, "stream": True}).raise_for_status()
+    http.post("/completions", json={"prompt": "Hi", "max_tokens": 2}).raise_for_status()
+    after = http.get(health_url).json()
+    assert after == {**before, "active": 0}
+    assert (after["status"], after["model"]) == ("ok", tiny_server.model)
+
+
 def test_request_fields_map_onto_generation_params() -> None:
     params = params_from_request(
         {"max_completion_tokens": 7, "logprobs": True, "top_logprobs": 4, "stop": "\n", "top_k": 5}, chat=True
