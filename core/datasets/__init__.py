@@ -21,6 +21,8 @@ Public API (stable names; the Dataset pane and `gptbench data` use only these):
 - `apply_fixes(path, report, accepted, *, split=False, stratify=False, seed=42, out_dir=None) -> PrepareResult(
   paths, n_train, n_valid, next_steps, stop_sequence, applied, n_epochs, trained_tokens, estimated_cost)`.
 - `preview_fix(path, report, fix_id, limit=20) -> list[(row, before, after)]` (`after` is {} for a dropped row).
+- `unfixable_errors(report) -> list[Issue]` — errors no fix removes (`apply_fixes` refuses while there are any).
+- `gptbench.core.datasets.text.format_report(report) -> str` — the CLI's plain-text report.
 - `convert(path, to, out=None) -> Path` — to "chat" or "prompt_completion".
 
 Fix ids: prompt/completion — drop_invalid, lowercase_columns, drop_extra_columns, drop_empty_completions (all
@@ -32,7 +34,7 @@ drop_duplicates, drop_over_limit.
 from __future__ import annotations
 
 from .check import CheckCancelled, check_file, check_records, detect_format
-from .fixes import PrepareResult, apply_fixes, convert, preview_fix
+from .fixes import PrepareResult, apply_fixes, convert, preview_fix, unfixable_errors
 from .readers import SUPPORTED, RecordReader, read_records
 from .records import CHAT, PROMPT_COMPLETION, Record
 from .report import Distribution, Fix, Issue, Report, Stats
@@ -57,4 +59,5 @@ __all__ = [
     "detect_format",
     "preview_fix",
     "read_records",
+    "unfixable_errors",
 ]

@@ -16,7 +16,7 @@ from .checks_legacy import CLASSIFICATION, Table, apply_table_fixes, build_table
 from .counting import TokenCounter
 from .readers import read_records
 from .records import CHAT, PROMPT_COMPLETION, Record
-from .report import Report, Stats
+from .report import Issue, Report, Stats
 from .split import split_indexes, stratified_split_indexes
 from .stats import fill_training_stats
 from .text import training_lines
@@ -46,6 +46,12 @@ def _accepted(report: Report, accepted: set[str]) -> list[str]:
     return [f.id for f in report.fixes if f.necessary or f.id in accepted]
 
 
+def unfixable_errors(report: Report) -> list[Issue]:
+    """Errors no fix removes (a missing column, identical prompts, too few examples): preparing cannot help."""
+    fixable = {f.id for f in report.fixes}
+    return [i for i in report.issues if i.severity == "error" and i.fix_id not in fixable]
+
+
 def apply_fixes(
     path: str | Path,
     report: Report,
@@ -63,10 +69,7 @@ def apply_fixes(
     """
     source = Path(path)
     applied = _accepted(report, accepted)
-    fixable = {f.id for f in report.fixes}
-    stuck = [
-        i for i in report.issues if i.severity == "error" and (i.fix_id is None or i.fix_id not in fixable)
-    ]
+    stuck = unfixable_errors(report)
     if stuck:
         raise InputError(f"{source.name}: cannot prepare: {stuck[0].message}")
     folder = Path(out_dir) if out_dir else None

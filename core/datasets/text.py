@@ -27,8 +27,13 @@ def verdict(report: Report) -> str:
     errors = sum(1 for i in report.issues if i.severity == "error")
     warnings = sum(1 for i in report.issues if i.severity == "warning")
     if errors:
-        fixable = all(i.fix_id and report.fix(i.fix_id) for i in report.issues if i.severity == "error")
-        how = "`gptbench data prepare` can remove them" if fixable else "fix the file and check again"
+        from .fixes import unfixable_errors
+
+        how = (
+            "fix the file and check again"
+            if unfixable_errors(report)
+            else "`gptbench data prepare` can remove them"
+        )
         return f"BLOCKED: {errors} error(s), {warnings} warning(s) — {how}"
     if warnings:
         return f"OK with {warnings} warning(s) — `gptbench data prepare` offers fixes"

@@ -145,12 +145,12 @@ def _ask(question: str, quiet: bool) -> bool:
 def run_prepare(args: argparse.Namespace) -> int:
     from gptbench.core.datasets import apply_fixes
     from gptbench.core.datasets.checks_legacy import CLASSIFICATION
+    from gptbench.core.datasets.fixes import unfixable_errors
     from gptbench.core.datasets.text import format_report
 
     report = _check(args)
     print(format_report(report))
-    fixable = {f.id for f in report.fixes}
-    stuck = [i for i in report.issues if i.severity == "error" and i.fix_id not in fixable]
+    stuck = unfixable_errors(report)
     if stuck:
         print(f"\nCannot prepare {report.path.name}: {stuck[0].message}", file=sys.stderr)
         return 1
