@@ -92,8 +92,8 @@ async def test_ids_toggle_shows_the_cursor_lines_tokens() -> None:
         await wait_for(pilot, lambda: shown(app, "o200k_base") == 2)
         assert "24912" not in screen_text(app)
         await pilot.press("ctrl+t")
-        await wait_for(pilot, lambda: "hello24912" in screen_text(app).replace(" ", ""))
-        assert "world2375" in screen_text(app).replace(" ", "")
+        await wait_for(pilot, lambda: "hello:24912" in screen_text(app).replace(" ", ""))
+        assert "world:2375" in screen_text(app).replace(" ", "")
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: "24912" not in screen_text(app))
 

@@ -9,6 +9,7 @@ The pane reads `app.settings` and `app.backend` when the app has them and works 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gptbench.core.errors import GptbenchError
@@ -45,6 +46,11 @@ INLINE_MAX_DELTA = 2000
 #: Pause in typing before the slower counts: the local model's (a Hugging Face tokenizer encodes the whole text)
 #: and the chat format of a JSON message list.
 EXTRAS_DELAY = 0.3
+
+
+def _short(model: str) -> str:
+    """A model name fit for a narrow title (a folder path shows as its last part)."""
+    return os.path.basename(str(model).rstrip("/")) or str(model)
 
 
 class TokensPane(Vertical):
@@ -357,7 +363,7 @@ class TokensPane(Vertical):
         out = Text(f"line {row + 1}: ", style="dim")
         for start, end, index, token_id in self.editor.line_tokens(row):
             out.append(repr(line[start:end])[1:-1] or "·", style="reverse" if index % 2 else "underline")
-            out.append(f"{token_id} ", style="dim")
+            out.append(f":{token_id} ", style="dim")
         panel.update(out)
 
     @on(TokenArea.SelectionChanged, "#tokens-editor")
@@ -385,7 +391,7 @@ class TokensPane(Vertical):
         if backend is None:
             title.update("next token: no model (the app has no backend)")
             return
-        title.update(f"next token · {backend.model} · …")
+        title.update(f"next token · {_short(backend.model)} · …")
         self.run_worker(self._next(backend, self.editor.text), exclusive=True, group="tokens-next")
 
     async def _next(self, backend: Any, text: str) -> None:
@@ -396,7 +402,7 @@ class TokensPane(Vertical):
         except GptbenchError as exc:
             title.update(Text(f"next token: {exc}", style="bold"))
             return
-        title.update(f"next token · {backend.model}\n↑↓ pick · enter append · esc close")
+        title.update(f"next token · {_short(backend.model)}\n↑↓ pick · enter append · esc close")
         options.clear_options()
         options.add_options(
             Option(Text.assemble((f"{p * 100:>7.3g}% ", "bold"), repr(token)), id=f"t{i}")
