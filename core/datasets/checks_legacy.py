@@ -225,10 +225,12 @@ class LegacyChecker:
 
     def _count(self, n: int) -> None:
         """Check 1, on the file as read (before the necessary fixes), as the legacy tool counts it."""
-        if n < MIN_EXAMPLES:
+        if n == 0:
+            self.issue("count", "error", "the file holds no prompt/completion pairs")
+        elif n < MIN_EXAMPLES:
             self.issue(
                 "count",
-                "warning" if n else "error",
+                "warning",
                 f"the file holds {n} prompt/completion pairs; a few hundred examples or more are "
                 "recommended (quality tends to rise with every doubling)",
             )
@@ -281,18 +283,19 @@ class LegacyChecker:
                     f"the `{name}` column/key should be lower case (found `{variants[0]}`)",
                     fix="lowercase_columns",
                 )
-                self.fix(
-                    "lowercase_columns",
-                    f"Lower-case the column name `{variants[0]}` to `{name}`",
-                    "The fine-tuning API reads only the lower-case keys.",
-                    necessary=True,
-                )
             else:
                 self.issue(
                     "columns",
                     "error",
                     f"the `{name}` column/key is missing: name your columns/keys `prompt` and `completion`",
                 )
+        if mapping:
+            self.fix(
+                "lowercase_columns",
+                "Lower-case the column names " + ", ".join(f"`{a}` → `{b}`" for a, b in mapping.items()),
+                "The fine-tuning API reads only the lower-case keys.",
+                necessary=True,
+            )
         mapped = {mapping.get(c, c) for c in names}
         extra = [c for c in names if mapping.get(c, c) not in FIELDS]
         if len(mapped) > 2 and extra:

@@ -254,3 +254,16 @@ def test_preview_and_source_untouched(tmp_path: Path) -> None:
     ]
     apply_fixes(src, report, {f.id for f in report.fixes})
     assert digest(src) == before
+
+
+def test_both_columns_in_another_case_make_one_fix(tmp_path: Path) -> None:
+    src = write_jsonl(
+        tmp_path / "caps.jsonl", [{"PROMPT": f"q{i} ->", "Completion": f" c{i}.\n"} for i in range(3)]
+    )
+    report, result = prepare(src, accept=set())
+    assert [f.id for f in report.fixes] == ["lowercase_columns"]
+    assert (
+        report.fixes[0].title
+        == "Lower-case the column names `PROMPT` → `prompt`, `Completion` → `completion`"
+    )
+    assert read_jsonl(result.paths[0])[0] == {"prompt": "q0 ->", "completion": " c0.\n"}
