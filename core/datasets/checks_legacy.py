@@ -116,6 +116,28 @@ def common_suffix(values: list[str]) -> str:
     return common_prefix([v[::-1] for v in values])[::-1] if values else ""
 
 
+def case_counts(values: list[str]) -> tuple[int, int]:
+    """(upper-case letters, lower-case letters) over all values, as `ch.isalpha() and ch.isupper()` counts them.
+
+    Vectorised: a character is an upper-case letter when lower() changes it, a lower-case one when upper() does
+    (exact for every cased letter); the rare text whose length changes under lower()/upper() ("ß", "İ") is
+    counted character by character.
+    """
+    import numpy as np
+
+    text = "".join(values)
+    low, up = text.lower(), text.upper()
+    if len(low) != len(text) or len(up) != len(text):
+        upper = sum(1 for ch in text if ch.isalpha() and ch.isupper())
+        return upper, sum(1 for ch in text if ch.isalpha() and ch.islower())
+
+    def codes(s: str) -> Any:
+        return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+    chars = codes(text)
+    return int((chars != codes(low)).sum()), int((chars != codes(up)).sum())
+
+
 def infer_task_type(table: Table) -> str:
     """Open-ended when every prompt is empty; classification when distinct completions < rows/3."""
     if not any(table.prompts):
@@ -375,8 +397,7 @@ class LegacyChecker:
         self._long(table, totals, task, report)
         # 8. upper case
         for name, values in (("prompt", table.prompts), ("completion", table.completions)):
-            upper = sum(1 for v in values for ch in v if ch.isalpha() and ch.isupper())
-            lower = sum(1 for v in values for ch in v if ch.isalpha() and ch.islower())
+            upper, lower = case_counts(values)
             if upper * 2 > lower:
                 self.issue(
                     "uppercase",
@@ -445,9 +466,9 @@ class LegacyChecker:
             )
 
     def _tokens(self, table: Table, counter: TokenCounter) -> tuple[list[int], list[int]]:
-        totals = [counter.count(p + c) for p, c in zip(table.prompts, table.completions, strict=True)]
-        completions = [counter.count(c) for c in table.completions]
-        return totals, completions
+        """Exact tokens of each prompt + completion, and of each completion (batched over both cores)."""
+        totals = counter.count_many([p + c for p, c in zip(table.prompts, table.completions, strict=True)])
+        return totals, counter.count_many(table.completions)
 
     def _long(self, table: Table, totals: list[int], task: str, report: Report) -> None:
         limit = token_limit(self.model)

@@ -6,7 +6,6 @@ string; the cache is bounded so a million distinct answers cannot grow it withou
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 
 #: Defaults when no model is given: the models the reference tools measure against.
@@ -15,13 +14,6 @@ DEFAULT_COMPLETION_MODEL = "davinci-002"
 #: The cookbook's per-example limit, used when core.tokens does not know the model's window.
 COOKBOOK_LIMIT = 16_385
 _CACHE_MAX = 200_000
-
-
-def encoder_for(model: str) -> Callable[[str], list[int]]:
-    """The model's `encode` (ordinary text: a literal "<|endoftext|>" in a dataset is text, not a token)."""
-    from ..tokens import get_tokenizer
-
-    return get_tokenizer(model).encode
 
 
 @lru_cache(maxsize=32)
@@ -51,7 +43,10 @@ class TokenCounter:
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self._encode = encoder_for(model)
+        from ..tokens import get_tokenizer
+
+        self._tokenizer = get_tokenizer(model)
+        self._encode = self._tokenizer.encode
         self.cache: dict[str, int] = {}
         #: Tokens of each chat role name (the hot loop looks them up instead of counting).
         self.role_tokens = {
@@ -67,6 +62,13 @@ class TokenCounter:
                 cache.clear()
             cache[text] = n
         return n
+
+    def count_many(self, texts: list[str], batch: int = 4096) -> list[int]:
+        """Counts of many texts through the tokenizer's batch encoder (threads: tiktoken releases the GIL)."""
+        out: list[int] = []
+        for i in range(0, len(texts), batch):
+            out += self._tokenizer.count_batch(texts[i : i + batch])
+        return out
 
     def encode(self, text: str) -> list[int]:
         return self._encode(text)

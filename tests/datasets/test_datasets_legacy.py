@@ -267,3 +267,15 @@ def test_both_columns_in_another_case_make_one_fix(tmp_path: Path) -> None:
         == "Lower-case the column names `PROMPT` → `prompt`, `Completion` → `completion`"
     )
     assert read_jsonl(result.paths[0])[0] == {"prompt": "q0 ->", "completion": " c0.\n"}
+
+
+def test_case_counts_match_the_per_character_rule() -> None:
+    from gptbench.core.datasets.checks_legacy import case_counts
+
+    for values in (["Hello World ABC déjà VU 123 日本", "ΣΊΣΥΦΟΣ", "ÉCOLE"], ["straße Ärger"], [""]):
+        text = "".join(values)
+        expected = (
+            sum(1 for c in text if c.isalpha() and c.isupper()),
+            sum(1 for c in text if c.isalpha() and c.islower()),
+        )
+        assert case_counts(values) == expected
