@@ -466,7 +466,7 @@ class LegacyChecker:
             )
 
     def _tokens(self, table: Table, counter: TokenCounter) -> tuple[list[int], list[int]]:
-        """Exact tokens of each prompt + completion, and of each completion (batched over both cores)."""
+        """Exact tokens of each prompt + completion, and of each completion."""
         totals = counter.count_many([p + c for p, c in zip(table.prompts, table.completions, strict=True)])
         return totals, counter.count_many(table.completions)
 

@@ -45,8 +45,7 @@ class TokenCounter:
         self.model = model
         from ..tokens import get_tokenizer
 
-        self._tokenizer = get_tokenizer(model)
-        self._encode = self._tokenizer.encode
+        self._encode = get_tokenizer(model).encode
         self.cache: dict[str, int] = {}
         #: Tokens of each chat role name (the hot loop looks them up instead of counting).
         self.role_tokens = {
@@ -63,12 +62,11 @@ class TokenCounter:
             cache[text] = n
         return n
 
-    def count_many(self, texts: list[str], batch: int = 4096) -> list[int]:
-        """Counts of many texts through the tokenizer's batch encoder (threads: tiktoken releases the GIL)."""
-        out: list[int] = []
-        for i in range(0, len(texts), batch):
-            out += self._tokenizer.count_batch(texts[i : i + batch])
-        return out
+    def count_many(self, texts: list[str]) -> list[int]:
+        """Counts of many texts, uncached. A plain loop: tiktoken's batch encoder makes one thread-pool future
+        per text (≈ 30 µs each, more than encoding a short text) and, measured here, gains nothing on 2 cores."""
+        encode = self._encode
+        return [len(encode(t)) for t in texts]
 
     def encode(self, text: str) -> list[int]:
         return self._encode(text)
