@@ -113,22 +113,34 @@ class MessageView(Vertical):
         await self.body.append(chunk)
 
     async def end_stream(self, final: str | None = None) -> None:
-        """The stream is over: one full render from the whole source (or `final` when given).
+        """The stream is over: render what is buffered, and re-render from the full source only if needed.
 
-        Only when the text has a code fence (what #6518 can leave stale) or differs from what was streamed:
-        a full render of a long reply mounts every block again, which costs seconds for thousands of tokens.
+        Needed when the final text differs from what streamed, or when a code block's widget kept a stale copy of
+        its code (textual#6518: fixed in recent Textual, checked here against one parse of the source). A full
+        render of a long reply mounts every block again, which costs seconds for thousands of tokens.
         """
         streamed = self._source
         if final is not None:
             self._source = final
-        if self._source == streamed and "```" not in streamed and "~~~" not in streamed:
-            await self.flush()  # nothing to fix: render what is still buffered
-            return
+        if self._source == streamed:
+            await self.flush()
+            if self._fences_current():
+                return
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
         self._pending.clear()
         await self.body.update(self._source)
+
+    def _fences_current(self) -> bool:
+        """Whether every code block widget holds the code a fresh parse of the source gives."""
+        from textual.widgets.markdown import MarkdownFence
+
+        shown = [fence.code for fence in self.body.query(MarkdownFence)]
+        if not shown:
+            return True
+        tokens = shared_parser().parse(self._source)
+        return shown == [t.content.rstrip() for t in tokens if t.type in ("fence", "code_block")]
 
     async def set_content(self, content: str) -> None:
         self._pending.clear()
