@@ -69,6 +69,7 @@ class ChatPane(Horizontal):
         self._editing: StoredMessage | None = None
         self._generation: Worker | None = None
         self._code_index = 0
+        self._streaming = False
         #: Set once the first session is shown (or the store error is): the pane is ready for input.
         self.started = asyncio.Event()
 
@@ -317,7 +318,7 @@ class ChatPane(Horizontal):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return self.generating or self._editing is not None
+            return self._streaming or self._editing is not None
         return True
 
     def on_prompt_area_submitted(self, event: PromptArea.Submitted) -> None:
@@ -381,6 +382,8 @@ class ChatPane(Horizontal):
         view = listing.views[-1]
         usage = self.query_one(UsageLine)
         usage.start()
+        self._streaming = True
+        self.refresh_bindings()  # Esc (stop) shows in the footer while streaming
         recorder = ReplyRecorder(self.store, replies)
         backend = self.backend
         counter = asyncio.create_task(self._count_prompt(backend, messages, usage))
@@ -416,6 +419,8 @@ class ChatPane(Horizontal):
             return
         finally:
             counter.cancel()
+            self._streaming = False
+            self.refresh_bindings()
         await self._settle(view, saved[0], usage, saved[0].finish_reason or "complete", finish)
 
     async def _count_prompt(self, backend: Any, messages: list, usage: UsageLine) -> None:
@@ -493,6 +498,7 @@ class ChatPane(Horizontal):
                 )
                 return
             self._editing = message
+            self.refresh_bindings()
             prompt = self.query_one(PromptArea)
             prompt.text = message.content
             prompt.focus()
