@@ -585,13 +585,12 @@ class LegacyChecker:
             )
             return ""
         msg = f"all {spec.what} end with {spec.noun}`{show(suffix)}`"
-        long = len(suffix) > LONG_SUFFIX
-        if long:
+        if len(suffix) > LONG_SUFFIX:  # advice, as the legacy tool words it; only a repeat is its WARNING
             msg += f"; it is long — a shorter one such as `{show(suggested)}` would do"
         repeated = any(suffix in v[: -len(suffix)] for v in values)
         if repeated:
             msg += f"; WARNING: some contain `{show(suffix)}` more than once — use one that appears only at the end"
-        self.issue(spec.check, "warning" if long or repeated else "info", msg)
+        self.issue(spec.check, "warning" if repeated else "info", msg)
         return suffix
 
     def _finish(

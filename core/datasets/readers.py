@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from orjson import loads as fast_loads
+
 from ..errors import InputError
 from .records import Record
 
@@ -357,6 +359,12 @@ def skip_line(f: BinaryIO) -> int:
 
 def parse_json_line(n: int, line: bytes) -> Record:
     """One JSONL line (without its newline) as a record: an object, or the reason it is not one."""
+    try:
+        value = fast_loads(line)  # orjson: 2-3x faster; on any refusal json below gives the exact reason
+        if type(value) is dict:
+            return Record(n, value)
+    except ValueError:
+        pass
     if not line.strip():
         return Record(n, None, None, f"line {n} is blank", "blank")
     try:

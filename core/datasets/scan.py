@@ -17,7 +17,7 @@ from pathlib import Path
 from .check import CheckCancelled
 from .checks_chat import ChatTally, finish, key_of_bytes
 from .counting import TokenCounter, token_limit
-from .readers import MAX_LINE_BYTES, _mb, parse_json_line, skip_line
+from .readers import MAX_LINE_BYTES, _mb, fast_loads, parse_json_line, skip_line
 from .report import Report
 
 #: Files smaller than this are scanned in-process (a pool costs ~0.2 s to start).
@@ -40,14 +40,6 @@ def scan_chunk(
     path: str, start: int, end: int, model: str, max_line_bytes: int = MAX_LINE_BYTES
 ) -> ChatTally:
     """Tally the lines that start in [start, end); rows are numbered from 1 within the chunk."""
-    try:
-        import orjson
-
-        loads = orjson.loads
-    except ImportError:  # pragma: no cover - orjson is a dependency; json still gives exact results
-        import json
-
-        loads = json.loads
     counter = _counter(model)
     tally = ChatTally()
     cap = max_line_bytes
@@ -71,7 +63,7 @@ def scan_chunk(
             if pos == len(line) and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
             try:
-                data = loads(line)
+                data = fast_loads(line)
             except ValueError:
                 data = None
             if type(data) is dict:

@@ -163,10 +163,7 @@ def test_common_suffix_warnings_and_identical_prompts(tmp_path: Path) -> None:
     assert found["prompt_suffix"].severity == "warning" and "more than once" in found["prompt_suffix"].message
     long = [{"prompt": f"q{i} please answer ->", "completion": f" c{i}.\n"} for i in range(3)]
     found = checks(check_file(write_jsonl(tmp_path / "long.jsonl", long)))
-    assert (
-        found["prompt_suffix"].severity == "warning"
-        and "it is long — a shorter one such as ` ->`" not in found["prompt_suffix"].message
-    )
+    assert found["prompt_suffix"].severity == "info"  # the legacy tool's advice, not its WARNING
     assert "a shorter one such as `\\n\\n###\\n\\n` would do" in found["prompt_suffix"].message
     same = [{"prompt": "same ->", "completion": f" c{i}.\n"} for i in range(3)]
     report = check_file(write_jsonl(tmp_path / "same.jsonl", same))
