@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .check import CheckCancelled
@@ -102,6 +103,11 @@ def scan_chat_jsonl(
     chunk = min(CHUNK_BYTES, max(64 * 1024, size // (4 * n_workers))) if parallel else CHUNK_BYTES
     ranges = chunk_ranges(size, chunk)
     tallies: list[ChatTally | None] = [None] * len(ranges)
+    if parallel:
+        try:
+            _scan_parallel(path, model, ranges, tallies, n_workers, size, progress, cancel, max_line_bytes)
+        except BrokenProcessPool:  # e.g. a caller script without a __main__ guard: scan in-process instead
+            parallel = False
     if not parallel:
         for i, (start, end) in enumerate(ranges):
             if cancel is not None and cancel.is_set():
@@ -109,8 +115,6 @@ def scan_chat_jsonl(
             tallies[i] = scan_chunk(str(path), start, end, model, max_line_bytes)
             if progress is not None:
                 progress(end, size)
-    else:
-        _scan_parallel(path, model, ranges, tallies, n_workers, size, progress, cancel, max_line_bytes)
     total = ChatTally()
     offset = 0
     for tally in tallies:
