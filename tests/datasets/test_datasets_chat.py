@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gptbench.core.datasets import apply_fixes, check_file
+from gptbench.core.datasets import apply_fixes, check_file, preview_fix
 from gptbench.core.datasets.stats import default_epochs
 from gptbench.core.tokens import get_tokenizer
 from helpers import FIXTURES, checks, read_jsonl, write_jsonl
@@ -111,6 +111,8 @@ def test_duplicates_and_drop_invalid_written(tmp_path: Path) -> None:
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = check_file(src)
     assert checks(report)["duplicates"].rows == [12]
+    assert preview_fix(src, report, "drop_duplicates") == [(12, rows[0], {})]
+    assert preview_fix(src, report, "drop_invalid")[0][0] == 13
     result = apply_fixes(src, report, {"drop_duplicates"}, out_dir=tmp_path / "out")
     assert read_jsonl(result.paths[0]) == rows
     assert result.paths[0].name == "dup_prepared.jsonl"
