@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 import sys
 import threading
 import time
@@ -33,6 +34,12 @@ from ..models import DEFAULT_MODEL_NAME, canonical_name, context_window, local_m
 from ..params import GenerationParams
 from . import local_decode
 from .base import Delta, Finish, ModelInfo, StreamEvent, Usage
+
+# Two torch processes on the same cores (the app and a local fine-tune, `serve` and a chat, parallel tests) spin
+# against each other at every OpenMP barrier. Measured on 2 cores, two processes decoding at once: 0.4 tokens/s
+# each with libgomp's default wait policy, ~14 each with PASSIVE (alone: ~20 vs ~21-27). libgomp reads this once,
+# when torch is first imported, which in gptbench happens after this module is imported. Set it to override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 #: Reply length when a request sets neither max_tokens nor max_length.
 DEFAULT_MAX_TOKENS = 512
