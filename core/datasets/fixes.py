@@ -266,6 +266,21 @@ def preview_fix(
                 if len(out) >= limit:
                     break
         return out
+    if fix_id in ("lowercase_columns", "drop_extra_columns"):  # column fixes: the raw record, then as written
+        for record in read_records(path):
+            if len(out) >= limit:
+                break
+            if record.data is not None:
+                after = {
+                    k.lower(): v for k, v in record.data.items() if str(k).lower() in ("prompt", "completion")
+                }
+                if fix_id == "lowercase_columns":
+                    extra = {
+                        k: v for k, v in record.data.items() if str(k).lower() not in ("prompt", "completion")
+                    }
+                    after = {**after, **extra}
+                out.append((record.line, record.data, after))
+        return out
     before = build_table(read_records(path), report)
     after = apply_table_fixes(
         Table(list(before.rows), list(before.prompts), list(before.completions)), report, {fix_id}

@@ -41,6 +41,14 @@ def test_column_case_and_extra_columns_are_necessary_fixes(tmp_path: Path) -> No
     report, result = prepare(src, accept=set())
     assert {"lowercase_columns", "drop_extra_columns"} <= {f.id for f in report.fixes if f.necessary}
     assert "extra ones are: id" in checks(report)["extra_columns"].message
+    assert preview_fix(src, report, "drop_extra_columns", limit=1) == [
+        (2, {"Prompt": "A ->", "completion": " x1.", "id": "1"}, {"prompt": "A ->", "completion": " x1."})
+    ]
+    assert preview_fix(src, report, "lowercase_columns", limit=1)[0][2] == {
+        "prompt": "A ->",
+        "completion": " x1.",
+        "id": "1",
+    }
     assert read_jsonl(result.paths[0]) == [
         {"prompt": "A ->", "completion": " x1."},
         {"prompt": "B ->", "completion": " x2."},
