@@ -4,7 +4,8 @@ Public API (stable names; the Dataset pane and `gptbench data` use only these):
 
 - `read_records(path, *, max_line_bytes=None) -> RecordReader` — a streaming iterator of
   `Record(line, data, raw, error, kind)` for .jsonl/.json/.csv/.tsv/.xlsx/.txt/.parquet; bad lines become records
-  with `error` set (the scan never stops); `.notes` holds file-level remarks, `.bytes_read`/`.total_bytes` progress.
+  with `error` set (the scan never stops); `.notes` holds file-level remarks (also reported as "file" issues by
+  `check_file`), `.bytes_read`/`.total_bytes` progress.
   Raises `InputError` for a missing file, a folder or an unsupported extension.
 - `check_file(path, model=None, *, progress=None, cancel=None, workers=None) -> Report` — sync, CPU-bound (run
   it in a worker thread); `progress(done, total)`; setting the `cancel` Event raises `CheckCancelled`.
@@ -19,7 +20,11 @@ Public API (stable names; the Dataset pane and `gptbench data` use only these):
   trained_tokens, estimated_cost, cost_note, legacy_time_estimate_s)`; `distributions[name]` is a
   `Distribution(count, min, max, mean, median, p10, p90)` with `.histogram(bins)`.
 - `apply_fixes(path, report, accepted, *, split=False, stratify=False, seed=42, out_dir=None) -> PrepareResult(
-  paths, n_train, n_valid, next_steps, stop_sequence, applied, n_epochs, trained_tokens, estimated_cost)`.
+  paths, n_train, n_valid, next_steps, stop_sequence, applied, n_epochs, trained_tokens, estimated_cost)` —
+  epochs, tokens and cost are those of the training file written. Nothing changed and no split → `paths` is
+  [the source] and nothing is written. Chat splits ignore `stratify` (no labels).
+  Distribution keys: chat — messages_per_example, tokens_per_example, assistant_tokens_per_example;
+  prompt/completion — prompt_tokens, completion_tokens, tokens_per_example.
 - `preview_fix(path, report, fix_id, limit=20) -> list[(row, before, after)]` (`after` is {} for a dropped row).
 - `unfixable_errors(report) -> list[Issue]` — errors no fix removes (`apply_fixes` refuses while there are any).
 - `gptbench.core.datasets.text.format_report(report) -> str` — the CLI's plain-text report.
