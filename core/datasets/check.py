@@ -12,19 +12,17 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
 
-from ..errors import GptbenchError
 from .counting import DEFAULT_CHAT_MODEL, DEFAULT_COMPLETION_MODEL, TokenCounter, token_limit
 from .readers import check_path, read_records, sniff_binary
 from .records import CHAT, PROMPT_COMPLETION, Record, record_format
-from .report import Issue, Report
+from .report import CheckCancelled, Issue, Report, raise_if_cancelled
+
+# CheckCancelled is defined with the report types and re-exported here (the pane imports it from this module).
+__all__ = ["CheckCancelled", "check_file", "check_records", "detect_format"]
 
 Progress = Callable[[int, int], None]
 #: Records looked at to decide the format of a file.
 SNIFF_RECORDS = 200
-
-
-class CheckCancelled(GptbenchError):
-    """The caller set the cancel event; no report was produced."""
 
 
 def detect_format(records: Iterable[Record]) -> str:
@@ -78,7 +76,7 @@ def check_file(
         )
     else:
         records = _watch(chain(head, reader), reader, progress, cancel)
-        report = check_records(records, model, fmt=fmt, path=p)
+        report = check_records(records, model, fmt=fmt, path=p, cancel=cancel)
         report.issues[:0] = [Issue("file", "warning", note) for note in reader.notes]
     if p.suffix.lower() == ".jsonl" and report.n_records == 1 and fmt == PROMPT_COMPLETION:
         report.issues.insert(
@@ -100,8 +98,7 @@ def _watch(
     """Pass records through, reporting progress and honouring cancel every 2,000 records."""
     for i, record in enumerate(records):
         if i % 2000 == 0:
-            if cancel is not None and cancel.is_set():
-                raise CheckCancelled("check cancelled")
+            raise_if_cancelled(cancel)
             if progress is not None:
                 progress(getattr(reader, "bytes_read", i), getattr(reader, "total_bytes", 0))
         yield record
@@ -113,6 +110,7 @@ def check_records(
     *,
     fmt: str | None = None,
     path: str | Path = "<records>",
+    cancel: threading.Event | None = None,
 ) -> Report:
     """Run the checks over records already read (any source); the format is detected when not given."""
     if fmt is None:
@@ -132,4 +130,4 @@ def check_records(
         return report
     from .checks_legacy import check_prompt_completion
 
-    return check_prompt_completion(records, model or DEFAULT_COMPLETION_MODEL, Path(path))
+    return check_prompt_completion(records, model or DEFAULT_COMPLETION_MODEL, Path(path), cancel)

@@ -19,7 +19,7 @@ from typing import Any
 
 from .counting import TokenCounter, token_limit
 from .records import CHAT, Record, record_format
-from .report import Distribution, Fix, Issue, Report
+from .report import Distribution, Fix, Issue, Report, raise_if_cancelled
 from .stats import fill_training_stats
 
 OPEN_ENDED = "open-ended generation"
@@ -183,8 +183,9 @@ def _text(value: Any) -> str | None:
 class LegacyChecker:
     """Runs checks 1–13 and the extras; fills `issues`, `fixes`, `stats` and the writer's `plan`."""
 
-    def __init__(self, model: str, path: Path) -> None:
+    def __init__(self, model: str, path: Path, cancel: Any = None) -> None:
         self.model = model
+        self.cancel = cancel  # a threading.Event honoured between checks and while counting tokens
         self.path = path
         self.issues: list[Issue] = []
         self.fixes: list[Fix] = []
@@ -371,6 +372,7 @@ class LegacyChecker:
         # 5. classification advice, with per-class counts and single-token labels
         if task == CLASSIFICATION:
             self._classification(table, counter, report)
+        raise_if_cancelled(self.cancel)
         # 6. duplicates
         seen: set[tuple[str, str]] = set()
         dups: list[int] = []
@@ -395,6 +397,7 @@ class LegacyChecker:
         # 7. long examples, in tokens (the legacy character rule noted)
         totals, completion_tokens = self._tokens(table, counter)
         self._long(table, totals, task, report)
+        raise_if_cancelled(self.cancel)
         # 8. upper case
         for name, values in (("prompt", table.prompts), ("completion", table.completions)):
             upper, lower = case_counts(values)
@@ -467,8 +470,15 @@ class LegacyChecker:
 
     def _tokens(self, table: Table, counter: TokenCounter) -> tuple[list[int], list[int]]:
         """Exact tokens of each prompt + completion, and of each completion."""
-        totals = counter.count_many([p + c for p, c in zip(table.prompts, table.completions, strict=True)])
-        return totals, counter.count_many(table.completions)
+        totals: list[int] = []
+        completions: list[int] = []
+        step = 5000  # the cancel event is looked at between steps
+        for i in range(0, len(table), step):
+            raise_if_cancelled(self.cancel)
+            prompts, ends = table.prompts[i : i + step], table.completions[i : i + step]
+            totals += counter.count_many([p + c for p, c in zip(prompts, ends, strict=True)])
+            completions += counter.count_many(ends)
+        return totals, completions
 
     def _long(self, table: Table, totals: list[int], task: str, report: Report) -> None:
         limit = token_limit(self.model)
@@ -630,9 +640,9 @@ class LegacyChecker:
         return report
 
 
-def check_prompt_completion(records: Iterable[Record], model: str, path: Path) -> Report:
-    """Reference A over records: issues in the legacy order, fixes, statistics."""
-    return LegacyChecker(model, path).run(records)
+def check_prompt_completion(records: Iterable[Record], model: str, path: Path, cancel: Any = None) -> Report:
+    """Reference A over records: issues in the legacy order, fixes, statistics; a set `cancel` stops it."""
+    return LegacyChecker(model, path, cancel).run(records)
 
 
 def build_table(records: Iterable[Record], report: Report) -> Table:

@@ -10,11 +10,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import GptbenchError
+
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 
 #: Issues keep at most this many row numbers (the count stays exact), so a broken million-row file stays cheap.
 MAX_ROWS_KEPT = 100_000
+
+
+class CheckCancelled(GptbenchError):
+    """The caller set the cancel event; no report was produced."""
+
+
+def raise_if_cancelled(cancel: Any) -> None:
+    """Stop a check whose `cancel` (a threading.Event, or None) is set."""
+    if cancel is not None and cancel.is_set():
+        raise CheckCancelled("check cancelled")
 
 
 @dataclass(slots=True)

@@ -15,11 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from .check import CheckCancelled
 from .checks_chat import ChatTally, finish, key_of_bytes
 from .counting import TokenCounter, token_limit
 from .readers import MAX_LINE_BYTES, _mb, fast_loads, parse_json_line, skip_line
-from .report import Report
+from .report import Report, raise_if_cancelled
 
 #: Files smaller than this are scanned in-process (a pool costs ~0.2 s to start).
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
@@ -110,8 +109,7 @@ def scan_chat_jsonl(
             parallel = False
     if not parallel:
         for i, (start, end) in enumerate(ranges):
-            if cancel is not None and cancel.is_set():
-                raise CheckCancelled("check cancelled")
+            raise_if_cancelled(cancel)
             tallies[i] = scan_chunk(str(path), start, end, model, max_line_bytes)
             if progress is not None:
                 progress(end, size)
@@ -151,8 +149,7 @@ def _scan_parallel(
         try:
             while pending:
                 finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                if cancel is not None and cancel.is_set():
-                    raise CheckCancelled("check cancelled")
+                raise_if_cancelled(cancel)
                 for future in finished:
                     i = pending.pop(future)
                     tallies[i] = future.result()

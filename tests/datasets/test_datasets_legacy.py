@@ -284,3 +284,23 @@ def test_case_counts_match_the_per_character_rule() -> None:
             sum(1 for c in text if c.isalpha() and c.islower()),
         )
         assert case_counts(values) == expected
+
+
+def test_cancel_is_honoured_after_reading_too(tmp_path: Path) -> None:
+    import threading
+
+    from gptbench.core.datasets import CheckCancelled
+
+    src = write_jsonl(tmp_path / "big.jsonl", pc_rows(3000))
+    cancel = threading.Event()
+
+    calls: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # record 2,000: the reader looks again only at 4,000, so the checks must stop it
+            cancel.set()
+
+    with pytest.raises(CheckCancelled):
+        check_file(src, progress=progress, cancel=cancel)
+    assert len(calls) == 2
