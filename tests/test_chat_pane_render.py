@@ -1,19 +1,22 @@
-"""The streaming message view: token-by-token Markdown ends identical to a one-shot render, code blocks keep
-their code after a recompose (textual#6518), and no full re-render is done when none is needed."""
+"""The streaming message view: a long reply streamed token by token is cut into a few frozen Markdown chunks plus
+a live tail, at block boundaries, and shows the same text as the whole reply rendered at once."""
 
 from __future__ import annotations
 
+import io
 import re
 
-from gptbench.tui.widgets.message_view import MessageView, code_blocks
+from gptbench.tui.widgets import message_view
+from gptbench.tui.widgets.message_view import Chunk, MessageView, chunk_texts, code_blocks
+from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets.markdown import MarkdownFence
 
-REPLY = (
-    "Here is the plan:\n\n- read the file\n- count lines\n\n```python\nimport sys\n\n\ndef count(path):\n"
-    "    with open(path) as f:\n        return sum(1 for _ in f)\n```\n\nThen run it:\n\n```sh\npython count.py data.txt\n```\n\nDone."
+SECTION = (
+    "### Part {n}\n\nRead the file and count its lines:\n\n- open it\n- count\n\n"
+    "```python\ndef count(path):\n    with open(path) as f:\n        return sum(1 for _ in f)  # part {n}\n```\n\n"
 )
+REPLY = "".join(SECTION.format(n=n) for n in range(1, 9)) + "Done."
 
 
 class One(App):
@@ -22,38 +25,49 @@ class One(App):
             yield MessageView("assistant", "")
 
 
-def fence_texts(view: MessageView) -> list[str]:
-    return [str(f.query_one("#code-content").render()).rstrip() for f in view.body.query(MarkdownFence)]
+def plain(markdown_chunks: list[Chunk]) -> str:
+    console = Console(width=100, record=True, file=io.StringIO(), color_system=None)
+    for chunk in markdown_chunks:
+        console.print(chunk.render())
+    return console.export_text()
 
 
-async def test_streamed_code_blocks_survive_recompose_without_a_full_render():
+async def test_long_reply_streams_into_frozen_chunks_and_a_live_tail():
     app = One()
     async with app.run_test(size=(100, 40)) as pilot:
         view = app.query_one(MessageView)
         for token in re.findall(r"\s*\S+", REPLY):
             await view.append(token)
-            await pilot.pause()
-        updates = []
-        original = view.body.update
-        view.body.update = lambda text: updates.append(text) or original(text)
+            await view.flush()  # as if every token came after the flush interval
         await view.end_stream()
         await pilot.pause()
-        assert updates == []  # nothing stale: no full re-render
+        chunks = list(view.query(Chunk))
         assert view.source == REPLY
-        expected = [c.rstrip() for c in code_blocks(REPLY)]
-        assert [f.code for f in view.body.query(MarkdownFence)] == expected
-        for fence in view.body.query(MarkdownFence):
-            await fence.recompose()
-        await pilot.pause()
-        assert [t.strip() for t in fence_texts(view)] == [c.strip() for c in expected]
+        assert "".join(c.markdown for c in chunks) == REPLY  # nothing lost or doubled at the cuts
+        assert 2 <= len(chunks) <= 6  # a few widgets, not one per block
+        for chunk in chunks[:-1]:  # every frozen chunk holds whole blocks: its fences are closed
+            assert chunk.markdown.count("```") % 2 == 0
+        shown = plain(chunks)
+        for n in range(1, 9):
+            assert f"return sum(1 for _ in f)  # part {n}" in shown
+        assert shown.count("• open it") == 8 and "Done." in shown
+        assert [c.rstrip() for c in code_blocks(view.source)] == [
+            f"def count(path):\n    with open(path) as f:\n        return sum(1 for _ in f)  # part {n}"
+            for n in range(1, 9)
+        ]
 
 
-async def test_final_text_that_differs_is_rendered_in_full():
+async def test_a_whole_message_is_shown_in_chunks_and_can_be_replaced():
     app = One()
     async with app.run_test(size=(100, 40)) as pilot:
         view = app.query_one(MessageView)
-        await view.append("partial ans")
+        await view.set_content(REPLY)
+        await pilot.pause()
+        assert [c.markdown for c in view.query(Chunk)] == chunk_texts(REPLY)
+        # 8 sections of 4 blocks (heading, paragraph, list, fence) and a last paragraph: 33 blocks in chunks of 12.
+        assert message_view.CHUNK_BLOCKS == 12 and len(chunk_texts(REPLY)) == 3
+        await view.append(" More.")
         await view.end_stream("the whole answer")
         await pilot.pause()
         assert view.source == "the whole answer"
-        assert "the whole answer" in str(view.body.query_one("MarkdownParagraph").render())
+        assert "the whole answer" in plain(list(view.query(Chunk)))

@@ -1,10 +1,15 @@
 """One chat message on screen, and the append-only streaming of a reply into it.
 
-A streamed reply is not re-rendered per token: tokens are buffered and flushed at most every
-`FLUSH_INTERVAL` seconds with `Markdown.append`, which re-parses only from the last top-level block, so the cost
-per token stays flat however long the reply grows. Per-token writes would also starve key handling (Esc must
-cancel promptly). When the stream ends, the body is rendered once from the full source: appending can leave a
-fenced code block with a stale first chunk (textual issue #6518).
+A message is shown as a few `Static` chunks, each a Rich Markdown rendering of a run of whole top-level blocks;
+only the last chunk (the tail) is re-rendered while a reply streams. When the tail holds more than
+`CHUNK_BLOCKS` blocks, all but its last block are frozen into their own chunk and never rendered again. So the
+cost of an update depends on the tail, not on the length of the reply, and the screen holds a handful of
+widgets per message rather than one per paragraph, list item and code block (Textual re-arranges every widget
+on each layout refresh, so a widget per block made a 5,000-token reply cost 6x more per token at its end than at
+its start). This also sidesteps the stale fenced-code state of Textual's streaming Markdown widget (#6518).
+
+Tokens are buffered and flushed at most every `FLUSH_INTERVAL` seconds: per-token renders would starve key
+handling (Esc must cancel promptly). The end of a stream renders the tail once from its full text.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
-#: Seconds between two flushes of a streaming reply into the Markdown widget.
+#: Seconds between two flushes of a streaming reply.
 FLUSH_INTERVAL = 0.05
+#: Top-level Markdown blocks the live tail may hold before its older blocks are frozen into a chunk.
+CHUNK_BLOCKS = 12
 
 ROLE_TITLES = {"system": "System", "user": "You", "assistant": "Assistant"}
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -32,14 +39,61 @@ def code_blocks(markdown: str) -> list[str]:
 
 @functools.cache
 def shared_parser() -> Any:
-    """One markdown-it parser for every message: Textual builds a new one per `append` otherwise (~ms each)."""
+    """One markdown-it parser, built once (it is what splits text into blocks)."""
     from markdown_it import MarkdownIt
 
     return MarkdownIt("gfm-like")
 
 
+def _block_starts(text: str) -> list[int]:
+    """The first line of each top-level block of a Markdown text."""
+    return [t.map[0] for t in shared_parser().parse(text) if t.level == 0 and t.map and t.nesting >= 0]
+
+
+def split_tail(text: str) -> tuple[str, str]:
+    """(frozen, tail) for a live tail with more than CHUNK_BLOCKS blocks: all but its last block, and that block.
+
+    The cut is at the first line of a top-level block, so an open code fence or a growing list stays whole in the
+    tail. Returns ("", text) while the tail is short.
+    """
+    starts = _block_starts(text)
+    if len(starts) <= CHUNK_BLOCKS:
+        return "", text
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[: starts[-1]]), "".join(lines[starts[-1] :])
+
+
+def chunk_texts(text: str) -> list[str]:
+    """A whole text cut into runs of CHUNK_BLOCKS top-level blocks (at least one, possibly empty, chunk)."""
+    lines = text.splitlines(keepends=True)
+    bounds = [0, *_block_starts(text)[CHUNK_BLOCKS::CHUNK_BLOCKS], len(lines)]
+    return ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a] or [""]
+
+
+class Chunk(Static):
+    """A run of whole Markdown blocks rendered with Rich (code highlighted in the theme's light or dark style)."""
+
+    DEFAULT_CSS = """
+    Chunk { height: auto; }
+    """
+
+    def __init__(self, markdown: str = "") -> None:
+        super().__init__()
+        self.markdown = markdown
+
+    def render(self) -> Any:
+        from rich.markdown import Markdown
+
+        dark = self.app.current_theme.dark
+        return Markdown(self.markdown, code_theme="ansi_dark" if dark else "ansi_light", hyperlinks=False)
+
+    def set_markdown(self, markdown: str) -> None:
+        self.markdown = markdown
+        self.refresh(layout=True)
+
+
 class MessageView(Vertical):
-    """A header line (who, model, status, branch k/n) above the message rendered as Markdown."""
+    """A header line (who, model, status, branch k/n) above the message rendered as Markdown chunks."""
 
     DEFAULT_CSS = """
     MessageView { height: auto; margin: 0 0 1 0; padding: 0 1; border-left: blank; }
@@ -48,7 +102,6 @@ class MessageView(Vertical):
     MessageView.-user > .header { color: $primary; }
     MessageView.-assistant > .header { color: $secondary; }
     MessageView.-error > .header { color: $error; }
-    MessageView > Markdown { margin: 0; padding: 0; }
     """
 
     selected: reactive[bool] = reactive(False)
@@ -64,18 +117,26 @@ class MessageView(Vertical):
         self._pending: list[str] = []
         self._last_flush = 0.0
         self._flush_timer = None
-        from textual.widgets import Markdown  # markdown-it loads with the first message, not the first frame
-
-        self.body = Markdown(content, parser_factory=shared_parser)
+        self._frozen_chars = 0
 
     def compose(self):
         yield Static(self._header_text(), classes="header", markup=False)
-        yield self.body
+        yield from self._chunks_for(self._source)
+
+    def _chunks_for(self, text: str) -> list[Chunk]:
+        """Chunks for a whole text; all but the last are frozen, the last is the live tail."""
+        texts = chunk_texts(text)
+        self._frozen_chars = sum(len(t) for t in texts[:-1])
+        return [Chunk(t) for t in texts]
 
     @property
     def source(self) -> str:
         """The message's full Markdown text, including what is still buffered."""
         return self._source
+
+    @property
+    def tail(self) -> Chunk:
+        return self.query_children(Chunk).last()
 
     def _header_text(self) -> str:
         title = ROLE_TITLES.get(self.role, self.role)
@@ -101,48 +162,40 @@ class MessageView(Vertical):
             self._flush_timer = self.set_timer(FLUSH_INTERVAL, self.flush)
 
     async def flush(self) -> None:
-        """Render the buffered text (append-only)."""
+        """Render the buffered text: re-render the tail only, freezing its older blocks when it grows long."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
         if not self._pending:
             return
-        chunk = "".join(self._pending)
         self._pending.clear()
         self._last_flush = time.monotonic()
-        await self.body.append(chunk)
+        tail_text = self._source[self._frozen_chars :]
+        frozen, live = split_tail(tail_text)
+        tail = self.tail
+        if frozen:
+            tail.set_markdown(frozen)
+            self._frozen_chars += len(frozen)
+            await self.mount(Chunk(live))
+        else:
+            tail.set_markdown(live)
 
     async def end_stream(self, final: str | None = None) -> None:
-        """The stream is over: render what is buffered, and re-render from the full source only if needed.
-
-        Needed when the final text differs from what streamed, or when a code block's widget kept a stale copy of
-        its code (textual#6518: fixed in recent Textual, checked here against one parse of the source). A full
-        render of a long reply mounts every block again, which costs seconds for thousands of tokens.
-        """
-        streamed = self._source
-        if final is not None:
-            self._source = final
-        if self._source == streamed:
+        """The stream is over: render the rest (the whole message again only if `final` differs)."""
+        if final is not None and final != self._source:
+            await self.set_content(final)
+            return
+        if self._pending:
             await self.flush()
-            if self._fences_current():
-                return
+        self.tail.set_markdown(self._source[self._frozen_chars :])
+
+    async def set_content(self, content: str) -> None:
+        """Show another text (e.g. an alternative reply)."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
         self._pending.clear()
-        await self.body.update(self._source)
-
-    def _fences_current(self) -> bool:
-        """Whether every code block widget holds the code a fresh parse of the source gives."""
-        from textual.widgets.markdown import MarkdownFence
-
-        shown = [fence.code for fence in self.body.query(MarkdownFence)]
-        if not shown:
-            return True
-        tokens = shared_parser().parse(self._source)
-        return shown == [t.content.rstrip() for t in tokens if t.type in ("fence", "code_block")]
-
-    async def set_content(self, content: str) -> None:
-        self._pending.clear()
         self._source = content
-        await self.body.update(content)
+        self._frozen_chars = 0
+        await self.query_children(Chunk).remove()
+        await self.mount_all(self._chunks_for(content))
