@@ -20,15 +20,39 @@ _CACHE_MAX = 200_000
 def token_limit(model: str) -> int:
     """Longest example (prompt + completion, or a whole conversation) the model trains on.
 
-    Raises InputError for an unknown model (core.tokens names the known ones).
+    An OpenAI model: its fine-tuning limit or context window. A local model ("hf:<folder>"): its tokenizer's
+    model_max_length. A bare encoding name: the cookbook's 16,385. Raises InputError for an unknown model
+    (core.tokens names the known ones).
     """
-    from ..tokens import base_model, context_window
+    from ..tokens import ENCODINGS, base_model, context_window, get_tokenizer
     from .stats import FINETUNE_LIMITS
 
+    if model.startswith("hf:"):
+        return _local_limit(model[3:], get_tokenizer(model))
+    if model in ENCODINGS:
+        return COOKBOOK_LIMIT
     limit = FINETUNE_LIMITS.get(base_model(model))
     if limit:
         return limit
     return int(context_window(model) or COOKBOOK_LIMIT)
+
+
+def _local_limit(where: str, tokenizer: object) -> int:
+    """A local model's window: its config's positions, else its tokenizer's model_max_length, else 16,385."""
+    import json
+    from pathlib import Path
+
+    config = Path(where).expanduser() / "config.json"
+    if config.is_file():
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        for key in ("max_position_embeddings", "n_positions", "n_ctx", "seq_length"):
+            if isinstance(data.get(key), int) and data[key] > 0:
+                return int(data[key])
+    n = getattr(getattr(tokenizer, "hf", None), "model_max_length", None)
+    return int(n) if isinstance(n, int) and 0 < n < 10_000_000 else COOKBOOK_LIMIT
 
 
 def encoding_name(model: str) -> str:

@@ -166,3 +166,15 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
         check_file(pc, cancel=cancel)
     same = check_records(read_records(src))
     assert same.to_dict()["stats"] == check_file(src).to_dict()["stats"]
+
+
+def test_local_model_and_encoding_targets(tmp_path: Path, tiny_gpt2: Path) -> None:
+    rows = [chat(f"question {i}", f"answer {i}") for i in range(12)]
+    src = write_jsonl(tmp_path / "local.jsonl", rows)
+    local = check_file(src, f"hf:{tiny_gpt2}")
+    assert local.stats.token_limit == 256  # the model's n_positions
+    assert local.stats.estimated_cost is None
+    assert "no fine-tuning price known" in local.stats.cost_note
+    assert local.stats.distributions["tokens_per_example"].min > 0
+    by_encoding = check_file(src, "o200k_base")
+    assert by_encoding.stats.token_limit == 16_385 and not by_encoding.blocking
