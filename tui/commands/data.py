@@ -47,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("file", help="the dataset file")
     c.add_argument(
-        "--model", "-m", help="target model (default: gpt-3.5-turbo for chat, davinci-002 otherwise)"
+        "--model",
+        "-m",
+        help="target model: an OpenAI model or hf:<folder> for a local one (default: gpt-3.5-turbo for chat, davinci-002 otherwise)",
     )
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument(
@@ -73,7 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pr.add_argument("--stratify", action="store_true", help="split each class in the same proportion")
     pr.add_argument(
-        "--model", "-m", help="target model (default: gpt-3.5-turbo for chat, davinci-002 otherwise)"
+        "--model",
+        "-m",
+        help="target model: an OpenAI model or hf:<folder> for a local one (default: gpt-3.5-turbo for chat, davinci-002 otherwise)",
     )
     pr.add_argument("--seed", type=int, default=42, help="seed of the split (default 42, as the legacy tool)")
     pr.set_defaults(run=run_prepare)
