@@ -3,8 +3,8 @@
 Two runs in one headless app (120x40), one MessageView in an anchored MessageList, as in the Chat pane:
   (a) worst case: every token flushed and rendered on its own (FLUSH_INTERVAL = 0): time per token over the
       last 500 tokens against the first 500 — flat (append-only) vs growing (re-rendering the whole reply);
-  (b) the real setting: tokens coalesced and flushed every FLUSH_INTERVAL seconds, then the end of the stream
-      (a full re-render only if a code block kept stale code, textual#6518).
+  (b) the real setting: tokens coalesced and flushed every FLUSH_INTERVAL seconds, then the end of the stream.
+The view re-renders only its live tail (older blocks are frozen into chunks), see tui/widgets/message_view.py.
 Totals are compared with the time to just concatenate the text. Goal: last-500 / first-500 <= 1.5.
 
     .venv/bin/python bench/bench_stream_render.py
