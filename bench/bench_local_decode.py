@@ -6,6 +6,10 @@ pipeline as a seed script would use it (default dtype); a second pipeline run in
 gain is the dtype and how much the decode loop. Runs are interleaved so a change in machine load hits all alike.
 Time to first token: from the call to the first generated token (the pipeline's via a streamer).
 
+Both OpenMP wait policies are measured, each in its own process (libgomp reads it at torch import): PASSIVE, which
+gptbench sets by default (robust when two torch processes share the cores), and libgomp's own spin-then-sleep
+default (GOMP_SPINCOUNT=300000), which a plain pipeline script runs with.
+
     .venv/bin/python bench/bench_local_decode.py [repetitions]
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -76,7 +81,8 @@ async def main(reps: int) -> None:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    print(f"load before: {os.getloadavg()}  torch threads: {torch.get_num_threads()}")
+    policy = os.environ.get("OMP_WAIT_POLICY") or f"spin {os.environ.get('GOMP_SPINCOUNT')}"
+    print(f"load before: {os.getloadavg()}  torch threads: {torch.get_num_threads()}  OpenMP wait: {policy}")
     folder = resolve_model("smollm2", progress=print)
     backend = LocalBackend("smollm2", ignore_eos=True)
     await backend.load()
@@ -121,5 +127,18 @@ async def main(reps: int) -> None:
     await backend.aclose()
 
 
+POLICIES = {
+    "OMP_WAIT_POLICY=PASSIVE (gptbench's default)": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "GOMP_SPINCOUNT=300000 (libgomp's default)": {"GOMP_SPINCOUNT": "300000"},
+}
+
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 3))
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    if os.environ.get("BENCH_CHILD"):
+        asyncio.run(main(reps))
+    else:
+        clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        for name, extra in POLICIES.items():
+            print(f"\n=== {name}", flush=True)
+            env = {**clean, **extra, "BENCH_CHILD": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+            subprocess.run([sys.executable, __file__, str(reps)], env=env, check=True)

@@ -392,10 +392,14 @@ def test_openmp_waits_passively_unless_the_user_says_otherwise() -> None:
     import subprocess
     import sys
 
-    code = "import os, gptbench.core.backends.local, torch; print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "PASSIVE"
-    env["OMP_WAIT_POLICY"] = "ACTIVE"
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "ACTIVE"
+    code = "import os, gptbench.core.backends.local, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    for extra, expected in (
+        ({}, "PASSIVE"),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"),
+        ({"GOMP_SPINCOUNT": "300000"}, "None"),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-c", code], env={**base, **extra}, capture_output=True, text=True, check=True
+        )
+        assert run.stdout.strip() == expected

@@ -37,9 +37,11 @@ from .base import Delta, Finish, ModelInfo, StreamEvent, Usage
 
 # Two torch processes on the same cores (the app and a local fine-tune, `serve` and a chat, parallel tests) spin
 # against each other at every OpenMP barrier. Measured on 2 cores, two processes decoding at once: 0.4 tokens/s
-# each with libgomp's default wait policy, ~14 each with PASSIVE (alone: ~20 vs ~21-27). libgomp reads this once,
-# when torch is first imported, which in gptbench happens after this module is imported. Set it to override.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# each with libgomp's default (spin, then sleep) and ~15 each with PASSIVE; alone, PASSIVE costs ~25% (≈21 vs
+# ≈27 tokens/s). libgomp reads this once, when torch is first imported (in gptbench: after this module). Setting
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT yourself keeps your choice.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 #: Reply length when a request sets neither max_tokens nor max_length.
 DEFAULT_MAX_TOKENS = 512
