@@ -12,7 +12,6 @@ from gptbench.tui.panes.chat import ChatPane
 from gptbench.tui.panes.placeholder import ComingSoon
 from gptbench.tui.state import state_path
 from test_chat_pane import ready, screen_text, send, wait_for
-from textual.widgets import TabbedContent
 
 
 def make_app(settings: Settings | None = None) -> GptBenchApp:
@@ -21,7 +20,7 @@ def make_app(settings: Settings | None = None) -> GptBenchApp:
 
 
 def active(app: GptBenchApp) -> str:
-    return app.query_one("#panes", TabbedContent).active
+    return app.active_pane
 
 
 async def test_function_keys_switch_panes_and_unbuilt_panes_say_what_is_coming():
@@ -38,7 +37,7 @@ async def test_function_keys_switch_panes_and_unbuilt_panes_say_what_is_coming()
         assert "Fine-tune — coming" in app.query_one("#finetune ComingSoon", ComingSoon)._text
         await pilot.press("ctrl+1")
         await wait_for(pilot, lambda: active(app) == "chat")
-        tabs = " ".join(str(t.label) for t in app.query("Tab"))
+        tabs = str(app.query_one("#pane-bar").render())
         for title in ("Chat F1", "Templates F2", "Tokens F3", "Dataset F4", "Fine-tune F5"):
             assert title in tabs
 
