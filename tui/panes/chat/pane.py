@@ -176,7 +176,7 @@ class ChatPane(Horizontal):
         self._update_banner()
         if "backend" in changes or "model" in changes:
             for panel in self.query(ParamsPanel):
-                panel.set_backend_kind(self.session.backend)
+                panel.set_backend_kind(self.session.backend, self.app.settings.openai.base_url)
             self.app.refresh_status()
             self.app.ensure_loaded(self.backend)
             if self.mode != "chat":

@@ -40,7 +40,9 @@ class SessionSettings(Vertical):
             compact=True,
         )
         yield Input(session.model or "", placeholder="model (empty: default)", id="chat-model", compact=True)
-        yield ParamsPanel(session.params, session.backend, id="chat-params")
+        yield ParamsPanel(
+            session.params, session.backend, base_url=self.app.settings.openai.base_url, id="chat-params"
+        )
 
     def show_session(self, session: Session) -> None:
         """Show another session's settings without echoing them back as edits."""
@@ -51,4 +53,4 @@ class SessionSettings(Vertical):
             self.query_one("#chat-model", Input).value = session.model or ""
         panel = self.query_one(ParamsPanel)
         panel.set_params(session.params)
-        panel.set_backend_kind(session.backend)
+        panel.set_backend_kind(session.backend, self.app.settings.openai.base_url)
