@@ -12,11 +12,17 @@ from gptbench.tui.panes.chat import ChatPane
 from gptbench.tui.panes.placeholder import ComingSoon
 from gptbench.tui.state import state_path
 from test_chat_pane import ready, screen_text, send, wait_for
+from textual.widgets import Markdown
 
 
 def make_app(settings: Settings | None = None) -> GptBenchApp:
     settings = settings or Settings(model="scripted")
     return GptBenchApp(settings, pool=ScriptedPool(settings))
+
+
+def toasts(app: GptBenchApp) -> str:
+    """The text of the notifications on screen."""
+    return "\n".join(str(t.render()) for t in app.screen.query("Toast"))
 
 
 def active(app: GptBenchApp) -> str:
@@ -31,10 +37,11 @@ async def test_function_keys_switch_panes_and_unbuilt_panes_say_what_is_coming()
         await pilot.press("f2")
         await wait_for(pilot, lambda: active(app) == "templates")
         note = app.query_one("#templates ComingSoon", ComingSoon)
-        assert "Templates — coming" in note._text and "variables" in note._text
+        text = note.query_one(Markdown).source
+        assert "Templates — coming" in text and "variables" in text
         await pilot.press("f5")
         await wait_for(pilot, lambda: active(app) == "finetune")
-        assert "Fine-tune — coming" in app.query_one("#finetune ComingSoon", ComingSoon)._text
+        assert "Fine-tune — coming" in app.query_one("#finetune ComingSoon Markdown", Markdown).source
         await pilot.press("ctrl+1")
         await wait_for(pilot, lambda: active(app) == "chat")
         tabs = str(app.query_one("#pane-bar").render())
@@ -149,15 +156,15 @@ async def test_80x24_in_the_16_colour_theme_without_mouse():
 
 async def test_worker_failure_becomes_one_notification_not_a_traceback():
     app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         chat = await ready(pilot)
 
         async def broken() -> None:
             raise RuntimeError("disk full\nwith details")
 
         chat.spawn(broken)
-        await wait_for(pilot, lambda: any("disk full" in n.message for n in app._notifications))
-        assert [n.message for n in app._notifications if "disk" in n.message] == [
+        await wait_for(pilot, lambda: "disk full" in toasts(app))
+        assert [t for t in toasts(app).splitlines() if "disk" in t] == [
             "RuntimeError: disk full with details"
         ]
         assert app.is_running

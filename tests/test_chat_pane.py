@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 from chat_helpers import ScriptedPool
 from gptbench.core.config import Settings
 from gptbench.tui.app import GptBenchApp
 from gptbench.tui.panes.chat import ChatPane
 from gptbench.tui.panes.chat.conversation import MessageList, PromptArea
-from gptbench.tui.widgets.message_view import MessageView
+from gptbench.tui.widgets.message_view import Chunk, MessageView
+from rich.console import Console
 
 SIZE = (120, 40)
 
 
+def rendered(view: MessageView) -> str:
+    """The text a message's chunks put on screen (rendered as the app renders them, without colours)."""
+    console = Console(width=100, record=True, file=io.StringIO(), color_system=None)
+    for chunk in view.query(Chunk):
+        console.print(chunk.render())
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    return "\n".join(lines).strip("\n")
+
+
 def screen_text(app: GptBenchApp) -> str:
-    """Everything the message list shows, as plain text (what the user reads)."""
-    return "\n".join(f"{v.query_one('.header').render()}\n{v.source}" for v in app.query(MessageView))
+    """Every message's header line and rendered text, as the user reads them."""
+    return "\n".join(f"{v.query_one('.header').render()}\n{rendered(v)}" for v in app.query(MessageView))
 
 
 async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
