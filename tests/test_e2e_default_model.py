@@ -46,6 +46,9 @@ def _env(cache: Path, home: Path) -> dict[str, str]:
         GPTBENCH_CONFIG_DIR=str(home / "config"),
         GPTBENCH_DATA_DIR=str(home / "data"),
         HF_HUB_OFFLINE="1",
+        # The racing processes decode at the same time on the same cores; with libgomp's spinning default two
+        # torch processes slow each other down many times over (see the README's note on OMP_WAIT_POLICY).
+        OMP_WAIT_POLICY="PASSIVE",
     )
     return env
 

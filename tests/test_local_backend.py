@@ -385,21 +385,3 @@ async def test_a_hub_id_loads_from_the_hugging_face_cache(
     listed = {m.id: m for m in await backend.list_models()}
     assert listed["someone/tiny-gpt2"].context_window == 256
     await backend.aclose()
-
-
-def test_openmp_waits_passively_unless_the_user_says_otherwise() -> None:
-    import os
-    import subprocess
-    import sys
-
-    code = "import os, gptbench.core.backends.local, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
-    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    for extra, expected in (
-        ({}, "PASSIVE"),
-        ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"),
-        ({"GOMP_SPINCOUNT": "300000"}, "None"),
-    ):
-        run = subprocess.run(
-            [sys.executable, "-c", code], env={**base, **extra}, capture_output=True, text=True, check=True
-        )
-        assert run.stdout.strip() == expected

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import os
 import sys
 import threading
 import time
@@ -34,14 +33,6 @@ from ..models import DEFAULT_MODEL_NAME, canonical_name, context_window, local_m
 from ..params import GenerationParams
 from . import local_decode
 from .base import Delta, Finish, ModelInfo, StreamEvent, Usage
-
-# Two torch processes on the same cores (the app and a local fine-tune, `serve` and a chat, parallel tests) spin
-# against each other at every OpenMP barrier. Measured on 2 cores, two processes decoding at once: 0.4 tokens/s
-# each with libgomp's default (spin, then sleep) and ~15 each with PASSIVE; alone, PASSIVE costs ~25% (≈21 vs
-# ≈27 tokens/s). libgomp reads this once, when torch is first imported (in gptbench: after this module). Setting
-# OMP_WAIT_POLICY or GOMP_SPINCOUNT yourself keeps your choice.
-if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 #: Reply length when a request sets neither max_tokens nor max_length.
 DEFAULT_MAX_TOKENS = 512
