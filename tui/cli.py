@@ -42,12 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from gptbench.core.errors import GptbenchError
 
-    args = build_parser().parse_args(argv)
     try:
-        if args.command is None:
+        if not argv:  # the app: no need to build every subcommand's parser on the way to the first frame
             from .commands.app import run_app
 
-            return run_app(args)
+            return run_app()
+        args = build_parser().parse_args(argv)
         return args.run(args)
     except GptbenchError as exc:
         print(f"gptbench: error: {exc}", file=sys.stderr)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 
-
-def run_app(args: argparse.Namespace) -> int:
+def run_app() -> int:
     """Open the workbench (settings errors are reported by the CLI as one line before any screen appears)."""
     from gptbench.core.config import load_settings
 
