@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from chat_helpers import ScriptedPool
 from gptbench.core.config import Settings, load_settings
 from gptbench.tui.app import GptBenchApp
 from gptbench.tui.panes.chat import ChatPane
 from gptbench.tui.panes.placeholder import ComingSoon
 from gptbench.tui.state import state_path
+from scripted import ScriptedPool
 from test_chat_pane import ready, screen_text, send, wait_for
 from textual.widgets import Markdown
 

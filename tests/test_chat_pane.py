@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 
-from chat_helpers import ScriptedPool
 from gptbench.core.config import Settings
 from gptbench.tui.app import GptBenchApp
 from gptbench.tui.panes.chat import ChatPane
 from gptbench.tui.panes.chat.conversation import MessageList, PromptArea
 from gptbench.tui.widgets.message_view import Chunk, MessageView
 from rich.console import Console
+from scripted import ScriptedPool, wait_for, words
 
 SIZE = (120, 40)
 
@@ -28,15 +28,6 @@ def rendered(view: MessageView) -> str:
 def screen_text(app: GptBenchApp) -> str:
     """Every message's header line and rendered text, as the user reads them."""
     return "\n".join(f"{v.query_one('.header').render()}\n{rendered(v)}" for v in app.query(MessageView))
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.02)
 
 
 def make_app(tmp_path, settings: Settings | None = None) -> tuple[GptBenchApp, ScriptedPool]:
@@ -101,7 +92,7 @@ async def test_backend_error_mid_stream_shows_one_line_and_restores_prompt(tmp_p
         chat = await ready(pilot)
         await send(pilot, "Are you there?")
         await wait_for(pilot, lambda: not chat.generating and "error" in screen_text(app))
-        assert "✗ error: scripted: connection to 127.0.0.1:9 lost mid-stream" in screen_text(app)
+        assert "✗ error: scripted: the server closed the stream" in screen_text(app)
         assert app.query_one(PromptArea).text == "Are you there?"
         assert "Traceback" not in screen_text(app)
         path = await app.store.path(chat.session.id)
@@ -143,7 +134,7 @@ async def test_regenerate_adds_alternative_switchable(tmp_path):
         chat = await ready(pilot)
         await send(pilot, "hello")
         await wait_for(pilot, lambda: not chat.generating and "Echo: hello" in screen_text(app))
-        backend.script = ["Another", "answer"]
+        backend.script = ["Another", " answer"]
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not chat.generating and "Another answer" in screen_text(app))
         assert "‹2/2›" in screen_text(app) and "Echo: hello" not in screen_text(app)
@@ -325,7 +316,7 @@ async def test_autoscroll_follows_only_while_at_the_bottom(tmp_path):
     backend = pool.get()
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        backend.script = [f"line {i}\n\n" for i in range(40)]
+        backend.script = words(" ".join(f"line {i}\n\n" for i in range(40)))
         await send(pilot, "first")
         await wait_for(pilot, lambda: not chat.generating and "line 39" in screen_text(app))
         listing = app.query_one(MessageList)

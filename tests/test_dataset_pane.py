@@ -287,9 +287,9 @@ async def test_hand_off_without_a_fine_tune_pane_says_so(chat_file: Path) -> Non
 async def test_inside_the_app_f4_shows_the_pane_ready_for_a_path(
     chat_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chat_helpers import ScriptedPool
     from gptbench.core.config import Settings
     from gptbench.tui.app import GptBenchApp
+    from scripted import ScriptedPool
 
     settings = Settings(model="scripted")
     app = GptBenchApp(settings, pool=ScriptedPool(settings))
