@@ -125,7 +125,11 @@ class LocalBackend:
 
     # -- loading ----------------------------------------------------------------------------------------------
     async def load(self, progress: Progress | None = None) -> None:
-        """Load the default model (converting it once if needed); later calls return at once."""
+        """Load the default model (converting it once if needed); later calls return at once.
+
+        `progress` receives one-line notices (the first-time conversion); without it they go to stderr. Every
+        stream loads on first use too, so calling this is only needed to load ahead of time or show progress.
+        """
         await self._get(self.model, progress)
 
     async def _get(self, model: str | None, progress: Progress | None = None) -> _Loaded:

@@ -45,7 +45,6 @@ class Outcome:
     completion_tokens: int
     #: perf_counter() when the first token was chosen (None if none was).
     first_token_at: float | None = None
-    forward_calls: int = 0
 
 
 @dataclass
@@ -109,7 +108,6 @@ def run(
     produced = [0] * n
     outcome = Outcome(finish_reasons=[], completion_tokens=0)
     ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
-    calls_before = runner.forward_calls
 
     with torch.inference_mode():
         logits, cache = runner.forward(ids, None, last_only=True)
@@ -176,7 +174,6 @@ def run(
         emit([s for s in leftovers if s.text])
     outcome.finish_reasons = [r or ("cancelled" if cancel.is_set() else "length") for r in reasons]
     outcome.completion_tokens = sum(produced)
-    outcome.forward_calls = runner.forward_calls - calls_before
     return outcome
 
 
