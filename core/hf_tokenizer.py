@@ -6,32 +6,12 @@ the tiny test model, the tokens pane — gets a real HF tokenizer without any do
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-from .errors import ConfigError
+from .tokens.encodings import mergeable_ranks
 
-#: sha256 of core/data/r50k_base.tiktoken (the value tiktoken itself expects for r50k_base).
-R50K_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 ENDOFTEXT = "<|endoftext|>"
-
-
-def r50k_ranks() -> dict[bytes, int]:
-    """The GPT-2 BPE ranks (token bytes → id), after checking the file's hash."""
-    data = resources.files("gptbench.core").joinpath("data/r50k_base.tiktoken").read_bytes()
-    if hashlib.sha256(data).hexdigest() != R50K_SHA256:
-        raise ConfigError(
-            "core/data/r50k_base.tiktoken: sha256 mismatch; the file is damaged, reinstall gptbench"
-        )
-    ranks: dict[bytes, int] = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
 
 
 def _byte_to_unicode() -> dict[int, str]:
@@ -53,7 +33,7 @@ def gpt2_vocab_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
     A token's merge is the split of its bytes into two known tokens; ordering merges by the merged token's rank
     reproduces tiktoken's lowest-rank-first merging exactly.
     """
-    ranks = r50k_ranks()
+    ranks = mergeable_ranks("r50k_base")  # hash-checked against the sha256 tiktoken expects
     table = _byte_to_unicode()
 
     def text(b: bytes) -> str:

@@ -44,7 +44,9 @@ def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(1234)
     config = GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=50257, n_positions=256)
     GPT2LMHeadModel(config).save_pretrained(folder)
-    gpt2_tokenizer().save_pretrained(folder)
+    with pytest.MonkeyPatch.context() as env:  # the BPE ranks cache goes to the test cache, not the user's
+        env.setenv("GPTBENCH_CACHE_DIR", str(SHARED_CACHE))
+        gpt2_tokenizer().save_pretrained(folder)
     return folder
 
 
