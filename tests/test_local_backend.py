@@ -214,6 +214,11 @@ async def test_missing_folder_is_model_not_found() -> None:
     assert str(info.value) == "model folder not found: ./no/such/model-folder"
 
 
+async def test_missing_gguf_file_is_model_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match=r"^model file not found: .*nothing\.Q4_1\.gguf$"):
+        await LocalBackend(str(tmp_path / "nothing.Q4_1.gguf")).load()
+
+
 async def test_unknown_hub_id_fails_fast_without_network() -> None:
     start = time.perf_counter()
     with pytest.raises(ModelNotFound) as info:
