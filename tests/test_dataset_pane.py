@@ -11,6 +11,7 @@ from gptbench.core.tokens import get_tokenizer
 from gptbench.tui.panes.dataset import DatasetPane
 from gptbench.tui.panes.dataset.histogram import bar, sparkline
 from gptbench.tui.panes.dataset.path_suggester import PathSuggester
+from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
@@ -363,9 +364,10 @@ async def test_escape_stops_a_running_check(tmp_path: Path) -> None:
         pane = app.query_one(DatasetPane)
         pane.open_path(path)
         await wait_for(pilot, lambda: "question 1 ->" in screen_text(app))
-        await pilot.press("c")
-        await wait_for(pilot, lambda: "checking" in screen_text(app))
-        await pilot.press("escape")
+        # Both keys are queued at once, as a typing user sends them: Pilot.press waits for the app to be idle
+        # after each key, and a fast check can finish inside that wait.
+        for key, char in (("c", "c"), ("escape", None)):
+            app.post_message(events.Key(key, char))
         await wait_for(pilot, lambda: "Check stopped." in screen_text(app))
         assert pane.report is None
 

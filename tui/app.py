@@ -208,10 +208,10 @@ class GptBenchApp(App):
     def active_pane(self) -> str:
         return self.query_one("#panes", ContentSwitcher).current or PANES[0].id
 
-    def action_show_pane(self, pane_id: str) -> None:
+    async def action_show_pane(self, pane_id: str) -> None:
         self.query_one("#panes", ContentSwitcher).current = pane_id
         self.query_one(PaneBar).show(pane_id)
-        self._populate(pane_id)
+        await self._populate(pane_id)  # focus needs the pane mounted, not just scheduled
         self.call_after_refresh(self._focus_pane, pane_id)
         self.refresh_status()
 

@@ -99,7 +99,8 @@ class ChatPane(Horizontal):
                 await self._create_session()
             else:
                 await self.open_session(self.sessions[0].id)
-            self.query_one(PromptArea).focus()
+            if getattr(self.app, "active_pane", "chat") == "chat":  # the user may have moved on meanwhile
+                self.query_one(PromptArea).focus()
         finally:
             self.started.set()
 
