@@ -242,9 +242,11 @@ class LocalBackend:
                 yield item
         finally:
             cancel.set()
-            while worker.is_alive():  # stops within one token (a prefill cannot be interrupted)
-                await asyncio.sleep(0.005)
-            self._running.pop(cancel, None)
+            try:  # anyio callers (Starlette) may cancel this wait again: the bookkeeping must still happen
+                while worker.is_alive():  # stops within one token (a prefill cannot be interrupted)
+                    await asyncio.sleep(0.005)
+            finally:
+                self._running.pop(cancel, None)
 
     def _work(
         self,
