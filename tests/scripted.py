@@ -168,6 +168,12 @@ class ScriptedPool(BackendPool):
         return backend
 
 
+def screen(app: App) -> str:
+    """The characters on screen, one line per row: what a person reads."""
+    update = app.screen._compositor.render_full_update()
+    return "\n".join("".join(seg.text for strip in line for seg in strip) for line in update.strips)
+
+
 def shown(app: App, selector: str) -> str:
     """The plain text a Static shows."""
     return str(app.query_one(selector, Static).render())

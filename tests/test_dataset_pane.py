@@ -11,6 +11,7 @@ from gptbench.core.tokens import get_tokenizer
 from gptbench.tui.panes.dataset import DatasetPane
 from gptbench.tui.panes.dataset.histogram import bar, sparkline
 from gptbench.tui.panes.dataset.path_suggester import PathSuggester
+from scripted import screen as screen_text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -28,12 +29,6 @@ class PaneApp(App[None]):
 
     def on_dataset_pane_hand_off(self, message: DatasetPane.HandOff) -> None:
         self.handed.append(message.path)
-
-
-def screen_text(app: App) -> str:
-    """The characters on screen, one line per row."""
-    update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(seg.text for strip in line for seg in strip) for line in update.strips)
 
 
 async def wait_for(pilot: Pilot, condition, timeout: float = 10.0) -> None:

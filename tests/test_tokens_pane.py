@@ -8,6 +8,7 @@ import time
 from gptbench.core.config import Settings
 from gptbench.core.tokens import get_tokenizer
 from gptbench.tui.panes.tokens import TokensPane
+from scripted import screen as screen_text
 from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList
 
@@ -23,12 +24,6 @@ class PaneApp(App):
 
     def compose(self) -> ComposeResult:
         yield TokensPane(self._text)
-
-
-def screen_text(app: App) -> str:
-    """The characters on screen, one line per row."""
-    update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(seg.text for strip in line for seg in strip) for line in update.strips)
 
 
 async def wait_for(pilot, condition, timeout: float = 15.0) -> None:

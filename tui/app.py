@@ -55,7 +55,7 @@ class StatusLine(Static):
     """backend · model · device · load state, at the top of the screen."""
 
     DEFAULT_CSS = """
-    StatusLine { dock: top; height: 1; padding: 0 1; background: $panel; color: $text; }
+    StatusLine { height: 1; padding: 0 1; background: $panel; color: $text; }
     """
 
 
@@ -63,7 +63,7 @@ class PaneBar(Static):
     """The pane names and their keys, the shown one highlighted (one widget: cheaper to start than tabs)."""
 
     DEFAULT_CSS = """
-    PaneBar { dock: top; height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    PaneBar { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
     """
 
     def show(self, active: str) -> None:
@@ -225,6 +225,8 @@ class GptBenchApp(App):
 
     def _focus_pane(self, pane_id: str) -> None:
         pane = self.query_one(f"#{pane_id}", Vertical)
+        if self.focused is not None and pane in self.focused.ancestors:
+            return  # the pane already put the focus where it wants it
         for widget in pane.query("*"):
             if widget.focusable:
                 widget.focus()
