@@ -76,7 +76,7 @@ async def test_model_and_max_tokens_change_the_bar_and_the_first_count() -> None
         model.value = "davinci"
         await wait_for(pilot, lambda: "/ 2,049" in screen_text(app))
         assert counts_line(app).lstrip().startswith("r50k_base")
-        assert "no price for davinci" in screen_text(app)
+        assert "no price for davinci (add one under [prices] in the config)" in screen_text(app)
         model.value = "not-a-model"
         await wait_for(pilot, lambda: "unknown model 'not-a-model'" in screen_text(app))
 

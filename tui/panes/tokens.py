@@ -117,12 +117,12 @@ class TokensPane(Vertical):
                 on_edit=self._recount,
             )
             with Vertical(id="tokens-next"):
-                yield Static("next token", id="tokens-next-title")
+                yield Static("next token", id="tokens-next-title", markup=False)
                 yield OptionList(id="tokens-next-list")
-        yield Static("counting…", id="tokens-counts", classes="tokens-line")
-        yield Static("", id="tokens-ratios", classes="tokens-line")
+        yield Static("counting…", id="tokens-counts", classes="tokens-line", markup=False)
+        yield Static("", id="tokens-ratios", classes="tokens-line", markup=False)
         yield ContextBar(id="tokens-bar")
-        yield Static("", id="tokens-cost", classes="tokens-line")
+        yield Static("", id="tokens-cost", classes="tokens-line", markup=False)
         yield Static("", id="tokens-ids")
 
     def on_mount(self) -> None:
