@@ -156,3 +156,12 @@ PRESETS: dict[str, GenerationParams] = {
     "creative": GenerationParams(temperature=1.1, top_p=0.95, repetition_penalty=1.05, do_sample=True),
     "classify": GenerationParams(temperature=0.0, max_tokens=1, logprobs=5, do_sample=False),
 }
+
+
+def session_defaults(backend_kind: str, configured: GenerationParams) -> GenerationParams:
+    """The parameters a new session starts with: the configured ones, or, when none are configured and the
+    model is local, the "balanced" preset (small local models loop when greedy and ramble at temperature 1;
+    OpenAI's own defaults are already sensible, and it refuses repetition_penalty)."""
+    if configured == GenerationParams() and backend_kind == "local":
+        return PRESETS["balanced"]
+    return configured

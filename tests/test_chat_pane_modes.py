@@ -23,10 +23,13 @@ async def test_parameters_are_validated_as_typed_and_saved_per_session():
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: app.query("#param-temperature"))
         field = app.query_one("#param-temperature", Input)
+        assert field.value == "0.8"  # a new local session starts from the "balanced" preset
         field.focus()
+        field.value = ""
         await pilot.press(*"5")
         await wait_for(pilot, lambda: "temperature" in shown(app, "#error-temperature"))
         assert "must be in [0, 2], got 5" in shown(app, "#error-temperature")
+        # The emptied field was valid ("backend default") and saved; the invalid 5 was not.
         assert (await app.store.get_session(chat.session.id)).params.temperature is None
         await pilot.press("backspace", *"0.5")
         await wait_for(pilot, lambda: chat.session.params.temperature == 0.5)
@@ -45,7 +48,7 @@ async def test_parameters_are_validated_as_typed_and_saved_per_session():
         # A new session starts from the configured defaults, not from the other session's edits.
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: chat.session.title == "New chat")
-        assert chat.session.params.temperature is None and chat.session.system_prompt == ""
+        assert chat.session.params.temperature == 0.8 and chat.session.system_prompt == ""
 
 
 async def test_completion_mode_streams_with_logprobs():

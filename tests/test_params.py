@@ -50,3 +50,12 @@ def test_sampling_rule():
 def test_seed_preset_matches_the_seed_settings():
     b = PRESETS["balanced"]
     assert (b.temperature, b.top_p, b.repetition_penalty, b.do_sample) == (0.8, 0.9, 1.1, True)
+
+
+def test_new_sessions_start_balanced_only_for_local_models_without_configured_params():
+    from gptbench.core.params import session_defaults
+
+    assert session_defaults("local", GenerationParams()) == PRESETS["balanced"]
+    assert session_defaults("openai", GenerationParams()) == GenerationParams()
+    configured = GenerationParams(temperature=0.2)
+    assert session_defaults("local", configured) == configured

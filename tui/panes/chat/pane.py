@@ -15,6 +15,7 @@ from typing import Any
 
 from gptbench.core.backends.base import Delta, Finish
 from gptbench.core.errors import GptbenchError
+from gptbench.core.params import session_defaults
 from gptbench.core.store import AsyncStore, ReplyRecorder, Session, StoredMessage, conversation
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -117,7 +118,9 @@ class ChatPane(Horizontal):
         assert self.store is not None
         settings = self.app.settings
         session = await self.store.create_session(
-            backend=settings.backend, model=settings.model, params=settings.params
+            backend=settings.backend,
+            model=settings.model,
+            params=session_defaults(settings.backend, settings.params),
         )
         self.sessions = await self.store.list_sessions()
         await self.open_session(session.id)
