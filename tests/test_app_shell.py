@@ -11,7 +11,7 @@ from gptbench.tui.panes.chat import ChatPane
 from gptbench.tui.panes.placeholder import ComingSoon
 from gptbench.tui.state import state_path
 from scripted import ScriptedPool, screen
-from test_chat_pane import ready, screen_text, send, wait_for
+from test_chat_pane import ask, ready, screen_text, wait_for
 from textual.widgets import Markdown
 
 
@@ -73,8 +73,7 @@ async def test_keymap_from_config_remaps_binding_ids(tmp_path):
         await wait_for(pilot, lambda: active(app) == "tokens")
         await pilot.press("f1")
         await wait_for(pilot, lambda: active(app) == "chat")
-        await send(pilot, "hi")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: hi" in screen_text(app))
+        await ask(pilot, chat, "hi")
         backend.script = ["Regenerated"]
         await pilot.press("ctrl+r")  # remapped away
         await pilot.pause(0.2)
@@ -116,8 +115,7 @@ async def test_palette_opens_panes_and_sessions():
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "palette target")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: palette target" in screen_text(app))
+        await ask(pilot, chat, "palette target")
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: chat.session.title == "New chat")
         await pilot.press("ctrl+p")
@@ -140,8 +138,7 @@ async def test_80x24_in_the_16_colour_theme_without_mouse():
     async with app.run_test(size=(80, 24)) as pilot:
         app.theme = "ansi-dark"
         chat = await ready(pilot)
-        await send(pilot, "small screen")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: small screen" in screen_text(app))
+        await ask(pilot, chat, "small screen")
         prompt = app.query_one("#prompt")
         assert prompt.region.width > 40 and prompt.region.bottom <= 24
         assert app.query_one("#messages").region.height >= 8

@@ -49,6 +49,12 @@ async def send(pilot, text: str) -> None:
     await pilot.press("enter")
 
 
+async def ask(pilot, chat, text: str) -> None:
+    """Send `text` and wait until the scripted backend's echo of it has finished streaming."""
+    await send(pilot, text)
+    await wait_for(pilot, lambda: not chat.generating and f"Echo: {text}" in screen_text(pilot.app))
+
+
 async def test_send_streams_reply_and_saves_it(tmp_path):
     app, pool = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -103,10 +109,8 @@ async def test_edit_and_resend_shows_new_branch_and_keeps_old(tmp_path):
     app, pool = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "first question")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: first question" in screen_text(app))
-        await send(pilot, "second question")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: second question" in screen_text(app))
+        await ask(pilot, chat, "first question")
+        await ask(pilot, chat, "second question")
         app.query_one(MessageList).focus()
         await pilot.press("up", "up", "up", "up")  # cursor on the first user message
         await pilot.press("e")
@@ -132,8 +136,7 @@ async def test_regenerate_adds_alternative_switchable(tmp_path):
     backend = pool.get()
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "hello")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: hello" in screen_text(app))
+        await ask(pilot, chat, "hello")
         backend.script = ["Another", " answer"]
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not chat.generating and "Another answer" in screen_text(app))
@@ -166,8 +169,7 @@ async def test_sessions_new_switch_rename_search_delete(tmp_path):
     app, pool = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "apples are red")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: apples are red" in screen_text(app))
+        await ask(pilot, chat, "apples are red")
         first = chat.session.id
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: chat.session.id != first)
@@ -210,8 +212,7 @@ async def test_restart_restores_sessions_and_messages(tmp_path):
     app, pool = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "remember me")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: remember me" in screen_text(app))
+        await ask(pilot, chat, "remember me")
     again, _ = make_app(tmp_path)
     async with again.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
@@ -227,8 +228,7 @@ async def test_export_markdown_and_jsonl_files(tmp_path, monkeypatch):
     app, pool = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "Say hi")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: Say hi" in screen_text(app))
+        await ask(pilot, chat, "Say hi")
         await pilot.press("ctrl+f")
         await wait_for(pilot, lambda: app.screen.query("#dialog-input"))
         assert app.screen.query_one("#dialog-input").value == str(tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gptbench.core.config import Settings
 from gptbench.tui.app import GptBenchApp
 from scripted import ScriptedPool, shown
-from test_chat_pane import ready, screen_text, send, wait_for
+from test_chat_pane import ask, ready, wait_for
 from textual.widgets import Input, TextArea
 
 SIZE = (120, 40)
@@ -39,8 +39,7 @@ async def test_parameters_are_validated_as_typed_and_saved_per_session():
         app.query_one("#chat-system", TextArea).text = "Answer briefly."
         await wait_for(pilot, lambda: chat.session.system_prompt == "Answer briefly.")
         await pilot.press("ctrl+o")  # hide the panel, back to the prompt
-        await send(pilot, "with params")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: with params" in screen_text(app))
+        await ask(pilot, chat, "with params")
         reply = (await app.store.path(chat.session.id))[-1]
         assert reply.params.temperature == 0.5
         sent = app.pool.get().calls[-1]
@@ -79,8 +78,7 @@ async def test_compare_mode_answers_the_conversation_side_by_side():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        await send(pilot, "compare this")
-        await wait_for(pilot, lambda: not chat.generating and "Echo: compare this" in screen_text(app))
+        await ask(pilot, chat, "compare this")
         await pilot.press("ctrl+t", "ctrl+t")
         await wait_for(pilot, lambda: app.query("#compare-status"))
         assert chat.mode == "compare"
