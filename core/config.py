@@ -64,6 +64,8 @@ class LocalSettings:
     device: str = "auto"
     #: "auto", "float32", "bfloat16", "float16".
     dtype: str = "auto"
+    #: "auto" (the lean decoder for Llama-family models, else transformers) or "transformers" (always).
+    engine: str = "auto"
 
 
 @dataclass
@@ -154,6 +156,7 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> None:
         "GPTBENCH_THEME": (settings, "theme"),
         "GPTBENCH_DEVICE": (settings.local, "device"),
         "GPTBENCH_DTYPE": (settings.local, "dtype"),
+        "GPTBENCH_ENGINE": (settings.local, "engine"),
         "GPTBENCH_BASE_URL": (settings.openai, "base_url"),
         "GPTBENCH_SERVE_TOKEN": (settings.serve, "token"),
     }

@@ -27,6 +27,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "GPTBENCH_BACKEND",
         "GPTBENCH_MODEL",
         "GPTBENCH_CONFIG",
+        "GPTBENCH_DEVICE",
+        "GPTBENCH_DTYPE",
+        "GPTBENCH_ENGINE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

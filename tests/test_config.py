@@ -29,6 +29,18 @@ def test_file_then_environment(tmp_path):
     assert "sk-from-file" not in repr(s)
 
 
+def test_local_engine_from_file_and_environment(tmp_path):
+    from gptbench.core.backends import make_backend
+
+    path = write_config(tmp_path, '[local]\nengine = "transformers"\ndtype = "float32"\n')
+    settings = load_settings(path, env={})
+    backend = make_backend(settings)
+    assert (backend.engine, backend.dtype) == ("transformers", "float32")  # not loaded: the request
+    assert load_settings(path, env={"GPTBENCH_ENGINE": "auto"}).local.engine == "auto"
+    with pytest.raises(ConfigError, match="local.engine"):
+        make_backend(load_settings(path, env={"GPTBENCH_ENGINE": "turbo"}))
+
+
 def test_environment_key_wins(tmp_path):
     path = write_config(tmp_path, '[openai]\napi_key = "sk-file"\n')
     assert load_settings(path, env={"OPENAI_API_KEY": "sk-env"}).openai.api_key == "sk-env"

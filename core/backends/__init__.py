@@ -21,6 +21,7 @@ def make_backend(
             model or (settings.model if settings.backend == "local" else None) or "smollm2",
             device=settings.local.device,
             dtype=settings.local.dtype,
+            engine=settings.local.engine,
         )
     if kind == "openai":
         from .openai import OpenAIBackend

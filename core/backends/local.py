@@ -1,5 +1,8 @@
 """The local backend: a Hugging Face causal LM run in-process with transformers + torch.
 
+Llama-family folders (the default SmolLM2 included) run on lean_llama's decoder, everything else on the model's
+transformers class (`engine = "transformers"` forces that for all).
+
 Loading and generation run in worker threads; the async side only moves events. Each stream has a cancel flag
 the decode loop checks between tokens, so cancelling the consuming task (or closing the stream, or the backend)
 stops the computation within one token. A bounded hand-off keeps the worker at most `AHEAD` tokens ahead of its
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import sys
 import threading
 import time
@@ -50,6 +54,7 @@ _DTYPES = {
     "half": "float16",
 }
 _DONE = object()
+ENGINES = ("auto", "transformers")
 
 Progress = Callable[[str], None]
 
@@ -73,13 +78,22 @@ class LocalBackend:
     kind = "local"
 
     def __init__(
-        self, model: str = "smollm2", device: str = "auto", dtype: str = "auto", ignore_eos: bool = False
+        self,
+        model: str = "smollm2",
+        device: str = "auto",
+        dtype: str = "auto",
+        engine: str = "auto",
+        ignore_eos: bool = False,
     ) -> None:
-        """`ignore_eos` makes every reply run to its token budget (benchmarks compare equal lengths with it)."""
+        """`engine`: "auto" (lean_llama for Llama-family models, else transformers) or "transformers" (always).
+        `ignore_eos` makes every reply run to its token budget (benchmarks compare equal lengths with it)."""
         if dtype.lower() not in _DTYPES and dtype.lower() != "auto":
             raise ConfigError(
                 f"local.dtype must be auto, {', '.join(sorted(set(_DTYPES.values())))}; got {dtype!r}"
             )
+        if engine not in ENGINES:
+            raise ConfigError(f"local.engine must be {' or '.join(ENGINES)}; got {engine!r}")
+        self._engine_request = engine
         self.model = model
         self._device_request = device
         self._dtype_request = dtype.lower()
@@ -105,6 +119,12 @@ class LocalBackend:
     def dtype(self) -> str:
         main = self._models.get(canonical_name(self.model))
         return main.dtype if main else self._dtype_request
+
+    @property
+    def engine(self) -> str:
+        """What runs the model: "lean" or "transformers" once loaded, the request ("auto", …) until then."""
+        main = self._models.get(canonical_name(self.model))
+        return main.runner.engine if main else self._engine_request
 
     @property
     def context_window(self) -> int:
@@ -144,7 +164,9 @@ class LocalBackend:
             if name in self._models:
                 return self._models[name]
             folder = resolve_model(name, progress)
-            loaded = _load_folder(name, folder, self._device_request, self._dtype_request)
+            loaded = _load_folder(
+                name, folder, self._device_request, self._dtype_request, self._engine_request
+            )
             if self._ignore_eos:
                 loaded.runner.eos_ids = frozenset()
             self._models[name] = loaded
@@ -404,36 +426,86 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
-def _load_folder(name: str, folder: Path, device_request: str, dtype_request: str) -> _Loaded:
-    """Load tokenizer and weights from a local folder (never the network)."""
+def _load_folder(name: str, folder: Path, device_request: str, dtype_request: str, engine: str) -> _Loaded:
+    """Load tokenizer and weights from a local folder (never the network).
+
+    Llama-family models run on lean_llama (faster decode, and a load that skips transformers' model machinery)
+    unless `engine` is "transformers" or the folder needs something lean_llama does not do.
+    """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    from . import lean_llama
 
     hf_logging.disable_progress_bar()
     device = pick_device(device_request)
     dtype = pick_dtype(dtype_request, device)
+    lean = engine == "auto" and lean_llama.unsupported(folder) is None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(
-            folder, dtype=getattr(torch, dtype), local_files_only=True
-        )
+        tokenizer = load_tokenizer(folder)
+        if lean:
+            model = lean_llama.LeanLlama.load(folder, getattr(torch, dtype), torch.device(device))
+            eos_config = _eos_token_id(folder)
+        else:
+            from transformers import AutoModelForCausalLM
+
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, dtype=getattr(torch, dtype), local_files_only=True
+            )
+            model.to(device).eval()
+            eos_config = model.generation_config.eos_token_id
     except (OSError, ValueError, KeyError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelNotFound(f"cannot load model {name!r} from {folder}: {message}") from None
-    model.to(device).eval()
-    eos = {tokenizer.eos_token_id, *_as_list(model.generation_config.eos_token_id)} - {None}
-    parameters = inspect.signature(model.forward).parameters
-    runner = local_decode.ModelRunner(
-        model=model,
-        tokenizer=tokenizer,
-        device=torch.device(device),
-        eos_ids=frozenset(eos),
-        cache_kw="cache" if "cache" in parameters else "past_key_values",
-        keeps_logits="logits_to_keep" in parameters,
-    )
+    common = {
+        "tokenizer": tokenizer,
+        "device": torch.device(device),
+        "eos_ids": frozenset({tokenizer.eos_token_id, *_as_list(eos_config)} - {None}),
+    }
+    if lean:
+        runner: local_decode.ModelRunner = local_decode.LeanRunner(model=model, **common)
+    else:
+        parameters = inspect.signature(model.forward).parameters
+        runner = local_decode.TransformersRunner(
+            model=model,
+            cache_kw="cache" if "cache" in parameters else "past_key_values",
+            keeps_logits="logits_to_keep" in parameters,
+            **common,
+        )
     window = context_window(folder) or getattr(tokenizer, "model_max_length", 0) or 2048
     return _Loaded(name, folder, runner, window, dtype)
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """The folder's tokenizer, by the class its tokenizer_config.json names when transformers exports it.
+
+    AutoTokenizer reads the model's config through AutoConfig first, which imports transformers' model-loading
+    machinery (torch.distributed, sympy: ≈ 0.7 s here) only to learn the class the tokenizer config already names.
+    """
+    import transformers
+
+    try:
+        named = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8")).get(
+            "tokenizer_class"
+        )
+    except (OSError, ValueError):
+        named = None
+    cls = getattr(transformers, named, None) if isinstance(named, str) else None
+    if cls is None or not hasattr(cls, "from_pretrained"):
+        cls = transformers.AutoTokenizer
+    return cls.from_pretrained(folder, local_files_only=True)
+
+
+def _eos_token_id(folder: Path) -> Any:
+    """The end-of-sequence id(s) as transformers would take them: generation_config.json, else config.json."""
+    for file in ("generation_config.json", "config.json"):
+        try:
+            value = json.loads((folder / file).read_text(encoding="utf-8")).get("eos_token_id")
+        except (OSError, ValueError):
+            continue
+        if value is not None:
+            return value
+    return None
 
 
 def _as_list(value: Any) -> list[Any]:

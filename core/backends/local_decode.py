@@ -4,6 +4,8 @@ Why not `model.generate`: per token it runs a stack of generic logits processors
 bookkeeping in Python; this loop does one forward pass with the KV cache plus the few tensor ops the request
 actually asks for, and checks the cancel flag between tokens. All n choices run as one batch (the prompt is
 prefilled once and its cache repeated), so n=2 costs about as much as n=1 on a memory-bound CPU.
+The forward pass is a runner's: `LeanRunner` (lean_llama, Llama-family models) or `TransformersRunner` (any
+causal LM through its transformers class).
 
 Knobs (GenerationParams), in the order they touch the logits of each step:
 - repetition_penalty: Hugging Face semantics — for every token already in the prompt or the reply, a positive
@@ -47,23 +49,68 @@ class Outcome:
     first_token_at: float | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelRunner:
-    """A loaded causal LM plus what the loop needs to call it the same way across transformers versions."""
+    """A loaded causal LM and the two calls the loop makes: prefill the prompt, then one token per choice."""
 
-    model: Any
     tokenizer: Any
     device: Any
     eos_ids: frozenset[int]
-    #: The forward() keyword for the KV cache: "cache" (transformers ≥ 5.2x) or "past_key_values".
-    cache_kw: str
-    #: Whether forward() accepts logits_to_keep (skips the LM head over the whole prompt).
-    keeps_logits: bool
+    #: "lean" (lean_llama.LeanLlama) or "transformers" (the model's own transformers class).
+    engine: str
     #: Forward passes run so far (tests use it to prove cancellation stops the computation).
     forward_calls: int = 0
 
-    def forward(self, ids: Any, cache: Any, last_only: bool) -> tuple[Any, Any]:
-        """Logits of the last position [batch, vocab] and the updated cache."""
+    def prefill(self, ids: Any, n: int, capacity: int) -> tuple[Any, Any]:
+        """Logits [n, vocab] after the prompt `ids` [1, seq] and a cache ready for `n` choices of `capacity`."""
+        raise NotImplementedError
+
+    def step(self, tokens: Any, cache: Any) -> tuple[Any, Any]:
+        """Logits [n, vocab] after one more token per choice (`tokens` [n, 1]) and the updated cache."""
+        raise NotImplementedError
+
+
+@dataclass(kw_only=True)
+class LeanRunner(ModelRunner):
+    """Runs a lean_llama.LeanLlama: the cache is allocated once for the prompt and the whole reply."""
+
+    model: Any
+    engine: str = "lean"
+
+    def prefill(self, ids: Any, n: int, capacity: int) -> tuple[Any, Any]:
+        cache = self.model.new_cache(n, capacity)
+        logits = self.model.forward(ids, cache)
+        self.forward_calls += 1
+        return logits.expand(n, -1), cache
+
+    def step(self, tokens: Any, cache: Any) -> tuple[Any, Any]:
+        logits = self.model.forward(tokens, cache)
+        self.forward_calls += 1
+        return logits, cache
+
+
+@dataclass(kw_only=True)
+class TransformersRunner(ModelRunner):
+    """Runs any transformers causal LM through its forward() with the library's dynamic cache."""
+
+    model: Any
+    engine: str = "transformers"
+    #: The forward() keyword for the KV cache: "cache" (transformers ≥ 5.2x) or "past_key_values".
+    cache_kw: str = "past_key_values"
+    #: Whether forward() accepts logits_to_keep (skips the LM head over the whole prompt).
+    keeps_logits: bool = False
+
+    def prefill(self, ids: Any, n: int, capacity: int) -> tuple[Any, Any]:
+        logits, cache = self._forward(ids, None, last_only=True)
+        if n > 1:
+            logits = logits.expand(n, -1)
+            cache.batch_repeat_interleave(n)
+        return logits, cache
+
+    def step(self, tokens: Any, cache: Any) -> tuple[Any, Any]:
+        return self._forward(tokens, cache, last_only=False)
+
+    def _forward(self, ids: Any, cache: Any, last_only: bool) -> tuple[Any, Any]:
         kwargs: dict[str, Any] = {self.cache_kw: cache, "use_cache": True}
         if last_only and self.keeps_logits:
             kwargs["logits_to_keep"] = 1
@@ -110,10 +157,7 @@ def run(
     ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
 
     with torch.inference_mode():
-        logits, cache = runner.forward(ids, None, last_only=True)
-        if n > 1:
-            logits = logits.expand(n, -1)
-            cache.batch_repeat_interleave(n)
+        logits, cache = runner.prefill(ids, n, len(prompt_ids) + max_new)
         vocab = logits.shape[-1]
         seen = counts = None
         if rep is not None:
@@ -167,7 +211,7 @@ def run(
                 counts[torch.arange(n, device=device), chosen] += 1
             if cancel.is_set():
                 break
-            logits, cache = runner.forward(chosen.unsqueeze(-1), cache, last_only=False)
+            logits, cache = runner.step(chosen.unsqueeze(-1), cache)
 
     if any(r is None for r in reasons):
         leftovers = [Step(i, s.flush()) for i, s in enumerate(streams) if reasons[i] is None]
