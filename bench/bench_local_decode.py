@@ -3,7 +3,8 @@
 Same model (the default SmolLM2-135M-Instruct, converted folder), same chat prompt, greedy, exactly 128 new
 tokens on both sides (EOS ignored: `ignore_eos` here, `min_new_tokens` for the pipeline). The baseline is the
 pipeline as a seed script would use it (default dtype); a second pipeline run in bfloat16 shows how much of the
-gain is the dtype and how much the decode loop. Runs are interleaved so a change in machine load hits all alike.
+gain is the dtype, and our own loop on transformers' model class (`engine="transformers"`) how much is the lean
+decoder. Runs are interleaved so a change in machine load hits all alike.
 Time to first token: from the call to the first generated token (the pipeline's via a streamer).
 
 Two OpenMP wait policies are measured, each in its own process (libgomp reads it at torch import): libgomp's own
@@ -86,22 +87,27 @@ async def main(reps: int) -> None:
     folder = resolve_model("smollm2", progress=print)
     backend = LocalBackend("smollm2", ignore_eos=True)
     await backend.load()
+    via_transformers = LocalBackend("smollm2", engine="transformers", ignore_eos=True)
+    await via_transformers.load()
     pipes = {
         "pipeline (default dtype)": pipeline("text-generation", model=str(folder)),
         "pipeline (bfloat16)": pipeline("text-generation", model=str(folder), dtype=torch.bfloat16),
     }
     print(
-        f"gptbench: {backend.device} {backend.dtype}; pipeline default dtype: {pipes['pipeline (default dtype)'].model.dtype}"
+        f"gptbench: {backend.device} {backend.dtype} {backend.engine} engine; pipeline default dtype: {pipes['pipeline (default dtype)'].model.dtype}"
     )
     # Warm up every path once (first-call allocations, lazy imports).
     await ours_once(backend)
+    await ours_once(via_transformers)
     for pipe in pipes.values():
         pipeline_once(pipe)
 
-    results: dict[str, list[tuple[float, float, int]]] = {"gptbench LocalBackend": []}
+    ours_name, slow_name = "gptbench LocalBackend", "gptbench, transformers engine"
+    results: dict[str, list[tuple[float, float, int]]] = {ours_name: [], slow_name: []}
     results.update({name: [] for name in pipes})
     for rep in range(reps):
-        results["gptbench LocalBackend"].append(await ours_once(backend))
+        results[ours_name].append(await ours_once(backend))
+        results[slow_name].append(await ours_once(via_transformers))
         for name, pipe in pipes.items():
             results[name].append(pipeline_once(pipe))
         print(f"  rep {rep + 1}/{reps} done, load {os.getloadavg()[0]:.2f}")
@@ -115,8 +121,8 @@ async def main(reps: int) -> None:
         medians[name] = (ttft, tps)
         spread = ", ".join(f"{r[1]:.1f}" for r in runs)
         print(f"  {name:26s} {tps:6.1f} tokens/s  (runs: {spread})   first token {ttft * 1000:6.0f} ms")
-    ours_ttft, ours_tps = medians["gptbench LocalBackend"]
-    for name in pipes:
+    ours_ttft, ours_tps = medians[ours_name]
+    for name in [*pipes, slow_name]:
         ttft, tps = medians[name]
         print(
             f"RATIO tokens/s gptbench / {name}: {ours_tps / tps:.2f}x   "
@@ -127,6 +133,7 @@ async def main(reps: int) -> None:
     )
     print(f"load after: {os.getloadavg()}")
     await backend.aclose()
+    await via_transformers.aclose()
 
 
 POLICIES = {

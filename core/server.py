@@ -1,6 +1,6 @@
 """`gptbench serve`: a Backend (the local model) behind an OpenAI-compatible HTTP API.
 
-Starlette routes, sse-starlette for the event stream, uvicorn for HTTP: GET /v1/models, POST /v1/chat/completions
+Starlette routes, sse-starlette for the event stream, uvicorn for HTTP: GET /v1/models[/{id}], POST /v1/chat/completions
 and /v1/completions (streaming or not, n>1, stop, seed, logprobs; top_k and repetition_penalty as extra fields),
 GET /health. Every failure is an OpenAI-style error body `{"error": {message, type, code, param}}` with the
 GptbenchError's status; a client that disconnects cancels its generation. Loopback by default; any other address
@@ -233,8 +233,16 @@ class Api:
     async def models(self, request: Request) -> Response:
         """GET /v1/models: the one model this server runs."""
         self._authorize(request)
-        data = [{"id": self.backend.model, "object": "model", "created": 0, "owned_by": "gptbench"}]
-        return JSONResponse({"object": "list", "data": data})
+        return JSONResponse({"object": "list", "data": [self._model_object()]})
+
+    async def model(self, request: Request) -> Response:
+        """GET /v1/models/{id} (the SDK's `models.retrieve`): the served model, else 404 model_not_found."""
+        self._authorize(request)
+        self._model({"model": request.path_params["model"]})
+        return JSONResponse(self._model_object())
+
+    def _model_object(self) -> dict[str, Any]:
+        return {"id": self.backend.model, "object": "model", "created": 0, "owned_by": "gptbench"}
 
     async def _read(self, request: Request) -> tuple[dict[str, Any], str]:
         """The authorized request's JSON body and the model it names."""
@@ -356,6 +364,7 @@ def create_app(backend: Backend, token: str | None = None) -> Starlette:
         routes=[
             Route("/health", api.health, methods=["GET"]),
             Route("/v1/models", api.models, methods=["GET"]),
+            Route("/v1/models/{model:path}", api.model, methods=["GET"]),
             Route("/v1/chat/completions", api.chat, methods=["POST"]),
             Route("/v1/completions", api.completions, methods=["POST"]),
         ],

@@ -55,6 +55,18 @@ def test_models_lists_the_served_model(http, tiny_server) -> None:
     assert [(m["id"], m["object"]) for m in body["data"]] == [(tiny_server.model, "model")]
 
 
+def test_models_retrieve_through_the_sdk(tiny_server) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=tiny_server.url, api_key=tiny_server.token, max_retries=0)
+    model = client.models.retrieve(tiny_server.model)  # the id is a folder path: slashes in the URL
+    assert (model.id, model.object, model.owned_by) == (tiny_server.model, "model", "gptbench")
+    with pytest.raises(openai.NotFoundError) as err:
+        client.models.retrieve("gpt-4o")
+    assert err.value.body["code"] == "model_not_found"
+    assert "unknown model 'gpt-4o'" in err.value.body["message"]
+
+
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Basic dGlueS1zZXJ2ZS10b2tlbg=="])
 def test_requests_without_the_token_are_401(tiny_server, header) -> None:
     headers = {"Authorization": header} if header else {}

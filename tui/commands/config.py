@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"openai      : base_url={s.openai.base_url or '(default)'} api_key={'set' if s.openai.api_key else 'not set'}"
     )
-    print(f"local       : device={s.local.device} dtype={s.local.dtype}")
+    print(f"local       : device={s.local.device} dtype={s.local.dtype} engine={s.local.engine}")
     return 0

@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps")
     p.add_argument("--dtype", help="auto (default), float32, bfloat16, float16")
+    p.add_argument("--engine", help="auto (default: lean decoder for Llama-family models) or transformers")
     p.add_argument(
         "--log-level", default="info", help="uvicorn log level (default: info, one line per request)"
     )
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.local.device = args.device or settings.local.device
     settings.local.dtype = args.dtype or settings.local.dtype
+    settings.local.engine = args.engine or settings.local.engine
     host = args.host or settings.serve.host
     port = settings.serve.port if args.port is None else args.port
     backend = make_backend(settings, "local", args.model)
