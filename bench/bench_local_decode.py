@@ -120,7 +120,7 @@ async def main(reps: int) -> None:
         tps = statistics.median(r[1] for r in runs)
         medians[name] = (ttft, tps)
         spread = ", ".join(f"{r[1]:.1f}" for r in runs)
-        print(f"  {name:26s} {tps:6.1f} tokens/s  (runs: {spread})   first token {ttft * 1000:6.0f} ms")
+        print(f"  {name:30s} {tps:6.1f} tokens/s  (runs: {spread})   first token {ttft * 1000:6.0f} ms")
     ours_ttft, ours_tps = medians[ours_name]
     for name in [*pipes, slow_name]:
         ttft, tps = medians[name]
