@@ -59,6 +59,20 @@ def _build(folder: Path, kind: str, **overrides) -> Path:
 VARIANTS = {
     "llama-tied": ("llama", {"tie_word_embeddings": True}),
     "llama-bias": ("llama", {"attention_bias": True, "tie_word_embeddings": False}),
+    "llama3-rope": (
+        "llama",
+        {
+            "rope_scaling": {
+                "rope_type": "llama3",
+                "factor": 8.0,
+                "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0,
+                "original_max_position_embeddings": 32,
+            },
+            "rope_theta": 500000.0,
+        },
+    ),
+    "llama-linear-rope": ("llama", {"rope_scaling": {"rope_type": "linear", "factor": 2.0}}),
     "qwen2": ("qwen2", {"tie_word_embeddings": False}),
     "mistral": ("mistral", {"sliding_window": None, "head_dim": 32}),
 }
@@ -128,8 +142,11 @@ def test_unsupported_folders_say_why(tmp_path: Path) -> None:
     base = {"model_type": "llama", "hidden_act": "silu"}
     assert unsupported(folder("ok", base)) is None
     assert "gpt2" in unsupported(folder("gpt2", {"model_type": "gpt2"}))
-    assert "llama3" in unsupported(folder("scaled", {**base, "rope_scaling": {"rope_type": "llama3"}}))
+    assert unsupported(folder("llama3", {**base, "rope_scaling": {"rope_type": "llama3"}})) is None
+    assert "dynamic" in unsupported(folder("scaled", {**base, "rope_scaling": {"type": "dynamic"}}))
     assert "yarn" in unsupported(folder("yarn", {**base, "rope_parameters": {"rope_type": "yarn"}}))
+    partial = {**base, "rope_parameters": {"partial_rotary_factor": 0.5}}
+    assert "partial" in unsupported(folder("partial", partial))
     assert "sliding" in unsupported(
         folder("window", {**base, "model_type": "mistral", "sliding_window": 4096})
     )
@@ -185,8 +202,8 @@ async def test_lean_and_transformers_engines_agree_on_every_knob(tiny_llama: Pat
 
 
 async def test_unsupported_llama_variant_falls_back_to_transformers(tmp_path: Path) -> None:
-    folder = _build(tmp_path / "scaled", "llama", rope_scaling={"rope_type": "linear", "factor": 2.0})
-    assert "linear" in unsupported(folder)
+    folder = _build(tmp_path / "scaled", "llama", rope_scaling={"rope_type": "dynamic", "factor": 2.0})
+    assert "dynamic" in unsupported(folder)
     backend = LocalBackend(str(folder), dtype="float32")
     reply = await collect(backend.stream_completion(PROMPT, P(do_sample=False, max_tokens=4)))
     assert backend.engine == "transformers"

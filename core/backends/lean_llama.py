@@ -1,4 +1,4 @@
-"""A lean decoder for Llama-family models (Llama, Mistral, Qwen2, SmolLM2): plain tensors and a static KV cache.
+"""A lean decoder for Llama-family models (Llama incl. 3.x, Mistral, Qwen2, SmolLM2): plain tensors, static KV cache.
 
 Why: on a CPU, transformers' module stack costs more Python per token than the matrix products of a small model
 (SmolLM2-135M: 30 layers of a dozen modules each, plus generic cache and mask bookkeeping), and loading it
@@ -12,12 +12,15 @@ architecture; a folder it does not cover exactly goes to transformers instead (`
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 #: config.json model types whose decoder is exactly the one below.
 ARCHITECTURES = ("llama", "mistral", "qwen2")
+#: Rotary embedding variants computed exactly as transformers does.
+ROPE_TYPES = ("default", "linear", "llama3")
 
 
 def unsupported(folder: Path) -> str | None:
@@ -30,8 +33,11 @@ def unsupported(folder: Path) -> str | None:
         return f"model_type {config.get('model_type')!r} is not one of {', '.join(ARCHITECTURES)}"
     if config.get("hidden_act", "silu") != "silu":
         return f"hidden_act {config['hidden_act']!r}"
-    if _rope(config)[1] != "default":
-        return f"rope type {_rope(config)[1]!r}"
+    rope = _rope(config)
+    if rope["rope_type"] not in ROPE_TYPES:
+        return f"rope type {rope['rope_type']!r}"
+    if rope.get("partial_rotary_factor", 1.0) != 1.0:
+        return "partial rotary embeddings"
     if config.get("mlp_bias"):
         return "mlp_bias"
     if config.get("sliding_window") and config.get("use_sliding_window", True):
@@ -41,13 +47,32 @@ def unsupported(folder: Path) -> str | None:
     return None
 
 
-def _rope(config: dict[str, Any]) -> tuple[float, str]:
-    """(theta, rope type) from transformers 5's rope_parameters or the older rope_theta / rope_scaling."""
-    parameters = config.get("rope_parameters") or {}
-    scaling = config.get("rope_scaling") or {}
-    theta = parameters.get("rope_theta", config.get("rope_theta", 10000.0))
-    kind = parameters.get("rope_type") or scaling.get("rope_type") or scaling.get("type") or "default"
-    return float(theta), kind
+def _rope(config: dict[str, Any]) -> dict[str, Any]:
+    """Rotary parameters from transformers 5's rope_parameters or the older rope_theta / rope_scaling."""
+    parameters = {**(config.get("rope_scaling") or {}), **(config.get("rope_parameters") or {})}
+    parameters.setdefault("rope_theta", config.get("rope_theta", 10000.0))
+    parameters["rope_type"] = parameters.get("rope_type") or parameters.get("type") or "default"
+    return parameters
+
+
+def _inverse_frequencies(rope: dict[str, Any], head_dim: int) -> Any:
+    """transformers' inv_freq for the default, linear and llama3 (Llama 3.1/3.2) rope types."""
+    import torch
+
+    dims = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
+    inv_freq = 1.0 / float(rope["rope_theta"]) ** dims
+    if rope["rope_type"] == "linear":
+        return inv_freq / rope["factor"]
+    if rope["rope_type"] == "llama3":
+        factor, low, high = rope["factor"], rope["low_freq_factor"], rope["high_freq_factor"]
+        context = rope["original_max_position_embeddings"]
+        wavelength = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelength > context / low, inv_freq / factor, inv_freq)
+        smooth = (context / wavelength - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelength < context / high) * ~(wavelength > context / low)
+        return torch.where(medium, smoothed, scaled)
+    return inv_freq
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -102,9 +127,7 @@ class LeanLlama:
         self.head_dim = config.get("head_dim") or self.hidden // self.heads
         self.intermediate = config["intermediate_size"]
         self.eps = config.get("rms_norm_eps", 1e-6)
-        theta, _ = _rope(config)
-        dims = torch.arange(0, self.head_dim, 2, dtype=torch.int64).float() / self.head_dim
-        self.inv_freq = (1.0 / theta**dims).to(device)
+        self.inv_freq = _inverse_frequencies(_rope(config), self.head_dim).to(device)
         self.layers = []
         for i in range(config["num_hidden_layers"]):
             p = f"model.layers.{i}."
