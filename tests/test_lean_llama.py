@@ -216,13 +216,27 @@ def test_engine_setting_is_checked() -> None:
         LocalBackend("smollm2", engine="fast")
 
 
-def test_tokenizer_loads_by_its_named_class_like_autotokenizer(tiny_llama: Path) -> None:
+def _same_tokenizer_as_autotokenizer(folder: Path) -> None:
     from transformers import AutoTokenizer
 
-    ours, auto = load_tokenizer(tiny_llama), AutoTokenizer.from_pretrained(tiny_llama)
+    ours, auto = load_tokenizer(folder), AutoTokenizer.from_pretrained(folder)
     assert type(ours) is type(auto)
-    text = "Zoë said 日本語 and 🤖 — ok"
+    text = "Zoë said 日本語 and 🤖 — ok  123"
     assert ours(text)["input_ids"] == auto(text)["input_ids"]
+    assert (ours.eos_token_id, ours.bos_token, ours.chat_template) == (
+        auto.eos_token_id,
+        auto.bos_token,
+        auto.chat_template,
+    )
+
+
+def test_tokenizer_loads_by_its_named_class_like_autotokenizer(tiny_llama: Path) -> None:
+    _same_tokenizer_as_autotokenizer(tiny_llama)
+
+
+@pytest.mark.e2e
+def test_default_model_tokenizer_loads_like_autotokenizer() -> None:
+    _same_tokenizer_as_autotokenizer(resolve_model("smollm2"))
 
 
 @pytest.mark.e2e

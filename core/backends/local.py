@@ -490,10 +490,17 @@ def load_tokenizer(folder: Path) -> Any:
         )
     except (OSError, ValueError):
         named = None
-    cls = getattr(transformers, named, None) if isinstance(named, str) else None
-    if cls is None or not hasattr(cls, "from_pretrained"):
-        cls = transformers.AutoTokenizer
-    return cls.from_pretrained(folder, local_files_only=True)
+    # Like AutoTokenizer's use_fast=True: the "…Fast" class where one exists (transformers 4; 5 aliases them).
+    names = [f"{named.removesuffix('Fast')}Fast", named] if isinstance(named, str) else []
+    cls = next(
+        (
+            getattr(transformers, n)
+            for n in names
+            if hasattr(getattr(transformers, n, None), "from_pretrained")
+        ),
+        None,
+    )
+    return (cls or transformers.AutoTokenizer).from_pretrained(folder, local_files_only=True)
 
 
 def _eos_token_id(folder: Path) -> Any:
