@@ -95,6 +95,9 @@ async def test_theme_choice_is_remembered_across_restart_without_touching_config
         await ready(pilot)
         assert again.theme == "gptbench-light"
         assert again.current_theme.dark is False
+        # Really applied at start (classes and colours), not just the name remembered.
+        assert {"-theme-gptbench-light", "-light-mode"} <= set(again.classes)
+        assert again.screen.styles.background.hex.upper() == again.current_theme.background.upper()
 
 
 async def test_theme_switch_through_the_command_palette():

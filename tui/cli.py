@@ -5,13 +5,14 @@ Kept light: `--version` and `--help` import nothing heavy; each subcommand impor
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from gptbench.core import __version__
 
-from .commands import COMMANDS
+if TYPE_CHECKING:
+    import argparse
 
 EPILOG = """examples:
   gptbench                                   open the workbench
@@ -22,6 +23,11 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand's parser (imported here: opening the app needs none of them)."""
+    import argparse
+
+    from .commands import COMMANDS
+
     parser = argparse.ArgumentParser(
         prog="gptbench",
         description="A keyboard-driven terminal workbench for GPT models: chat, tokens, datasets, fine-tuning.",
