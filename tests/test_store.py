@@ -72,7 +72,7 @@ def test_new_migration_is_applied_once_and_a_failing_one_rolls_back(
     later = [*MIGRATIONS, "CREATE TABLE templates (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"]
     monkeypatch.setattr(db, "MIGRATIONS", later)
     with Store.open(path) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(later)
         store.conn.execute("INSERT INTO templates (name) VALUES ('t')")
         assert [s.title for s in store.list_sessions()] == ["kept"]
     with Store.open(path) as store:  # not applied twice (CREATE TABLE would fail)
@@ -83,7 +83,7 @@ def test_new_migration_is_applied_once_and_a_failing_one_rolls_back(
     with pytest.raises(StoreError, match="s.db"):
         Store.open(path)
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert check.execute("PRAGMA user_version").fetchone()[0] == len(later)
     assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0] == 0
     check.close()
 
@@ -116,7 +116,10 @@ def _foreign_db(path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (_newer_db, "newer gptbench .schema version 6; this version knows up to 1"),
+        (
+            _newer_db,
+            f"newer gptbench .schema version {len(MIGRATIONS) + 5}; this version knows up to {len(MIGRATIONS)}",
+        ),
         (lambda p: p.write_bytes(b"this is my shopping list\n" * 100), "not an SQLite database"),
         (_corrupt_page, "unreadable database"),
         (_foreign_db, "did not create"),

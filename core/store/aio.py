@@ -20,7 +20,7 @@ from .messages import Messages
 from .models import StoredMessage
 
 if TYPE_CHECKING:
-    from ..backends.base import Finish
+    from ..backends.base import Finish, TokenLogprob
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -97,25 +97,32 @@ class AsyncStore:
 class ReplyRecorder:
     """Saves replies while they stream: text at most every `interval` seconds, then their final state once.
 
-    Made from the rows `begin_replies`/`regenerate` returned (one per choice). A kill during the stream loses
-    at most the text since the last save; on the next open the row shows as "stopped" (interrupted).
+    Made from the rows `begin_replies`/`regenerate` returned (one per choice). Token logprobs (when the request
+    asked for them) are gathered here and saved with the final state, also when the reply is stopped or fails.
+    A kill during the stream loses at most the text since the last save, and the reply's logprobs; on the next
+    open the row shows as "stopped" (interrupted).
     """
 
     def __init__(self, store: AsyncStore, messages: Sequence[StoredMessage], interval: float = 1.0) -> None:
         self.store = store
         self.messages = list(messages)
         self.texts = ["" for _ in self.messages]
+        self.logprobs: list[list[TokenLogprob]] = [[] for _ in self.messages]
         self.interval = interval
         self._started = self._saved_at = time.monotonic()
         self._first_text_at: float | None = None
         self._dirty: set[int] = set()
 
-    async def add(self, text: str, index: int = 0) -> None:
-        """Append streamed text to choice `index` (a Delta's text and index); saves when `interval` has passed."""
+    async def add(self, text: str, index: int = 0, logprobs: Sequence[TokenLogprob] = ()) -> None:
+        """Append streamed text (and its token logprobs) to choice `index`: a Delta's text, index and logprobs.
+
+        The text is saved when `interval` has passed since the last save; the logprobs when the reply ends.
+        """
         now = time.monotonic()
         if self._first_text_at is None and text:
             self._first_text_at = now
         self.texts[index] += text
+        self.logprobs[index].extend(logprobs)
         self._dirty.add(index)
         if now - self._saved_at >= self.interval:
             await self.save()
@@ -146,6 +153,7 @@ class ReplyRecorder:
                     time_to_first_token=finish.time_to_first_token,
                     elapsed=finish.elapsed,
                     model=finish.model or None,
+                    logprobs=tuple(self.logprobs[index]),
                 )
             )
         self._dirty.clear()
@@ -168,6 +176,7 @@ class ReplyRecorder:
                 time_to_first_token=None if first is None else first - self._started,
                 elapsed=now - self._started,
                 error=error,
+                logprobs=tuple(self.logprobs[index]),
             )
             for index, message in enumerate(self.messages)
         ]

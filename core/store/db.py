@@ -19,8 +19,8 @@ from ..errors import GptbenchError
 APPLICATION_ID = 0x67707462
 
 #: The schema, one SQL script per version; version N is reached by applying MIGRATIONS[:N] in order.
-#: To change the schema, append a script (never edit a released one): templates, template runs and fine-tune
-#: jobs/events will come as migrations 2, 3, ...
+#: To change the schema, append a script (never edit a released one) and test it on a database the previous
+#: version made (tests/test_store.py): templates, template runs and fine-tune jobs/events will come as more.
 MIGRATIONS: list[str] = [
     # 1: chat sessions and their message tree.
     f"""
@@ -63,6 +63,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX messages_parent ON messages(parent_id);
     CREATE INDEX messages_session ON messages(session_id);
     CREATE INDEX sessions_recent ON sessions(updated_at);
+    """,
+    # 2: each reply's token logprobs (models.encode_logprobs: compact JSON), NULL when none were asked for.
+    # ADD COLUMN only changes the schema record: existing rows are not rewritten, so it is instant on any size.
+    """
+    ALTER TABLE messages ADD COLUMN logprobs TEXT;
     """,
 ]
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..params import GenerationParams
 from .db import StoreError
-from .models import FINAL_STATUSES, Status, StoredMessage
+from .models import FINAL_STATUSES, Status, StoredMessage, encode_logprobs
+
+if TYPE_CHECKING:
+    from ..backends.base import TokenLogprob
 from .sessions import Sessions
 
 #: The ancestors of a message, the message itself first.
@@ -165,8 +170,13 @@ class Messages(Sessions):
         elapsed: float | None = None,
         model: str | None = None,
         error: str | None = None,
+        logprobs: Sequence[TokenLogprob] = (),
     ) -> StoredMessage:
-        """Record how a reply ended: complete, stopped (Esc; the partial text is kept) or error (one line)."""
+        """Record how a reply ended: complete, stopped (Esc; the partial text is kept) or error (one line).
+
+        `logprobs`: the reply's tokens with their logprobs and top alternatives, when they were asked for
+        (read back as `StoredMessage.logprobs`).
+        """
         if status not in FINAL_STATUSES:
             raise InputError(f"reply status: expected one of {', '.join(FINAL_STATUSES)}, got {status!r}")
         message = self.get_message(message_id)
@@ -175,7 +185,7 @@ class Messages(Sessions):
             conn.execute(
                 "UPDATE messages SET content = ?, status = ?, finish_reason = ?, prompt_tokens = ?,"
                 " completion_tokens = ?, time_to_first_token = ?, elapsed = ?, model = coalesce(?, model),"
-                " error = ?, updated_at = ? WHERE id = ?",
+                " error = ?, logprobs = ?, updated_at = ? WHERE id = ?",
                 (
                     content,
                     status,
@@ -186,6 +196,7 @@ class Messages(Sessions):
                     elapsed,
                     model or None,
                     error,
+                    encode_logprobs(logprobs),
                     now,
                     message_id,
                 ),

@@ -6,10 +6,12 @@ import functools
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from ..backends.base import TokenLogprob
 from ..chat import Message
+from ..errors import InputError
 from ..params import GenerationParams
 
 Mode = Literal["chat", "completion"]
@@ -64,10 +66,24 @@ class StoredMessage:
     error: str | None
     created_at: float
     updated_at: float
+    #: The reply's token logprobs as stored (see `encode_logprobs`); None when none were asked for or received.
+    #: Decoded only on demand (`logprobs`), so reading a long branch does not parse every token table.
+    logprobs_json: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredMessage:
-        return cls(**_columns(cls, row, params=_params(row["params"])))
+        return cls(**_columns(cls, row, params=_params(row["params"]), logprobs_json=row["logprobs"]))
+
+    @property
+    def logprobs(self) -> tuple[TokenLogprob, ...]:
+        """Each generated token of this reply with its logprob and top alternatives, as streamed (() if none).
+
+        InputError naming the message if the stored value is not one `encode_logprobs` wrote.
+        """
+        try:
+            return decode_logprobs(self.logprobs_json)
+        except InputError as err:
+            raise InputError(f"message {self.id}: {err}") from None
 
     def to_message(self) -> Message:
         return Message(self.role, self.content)  # type: ignore[arg-type]
@@ -87,6 +103,67 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def _params(text: str | None) -> GenerationParams | None:
     """Decoded once per distinct JSON: a long session repeats the same few parameter sets."""
     return GenerationParams.from_dict(json.loads(text)) if text is not None else None
+
+
+def encode_logprobs(tokens: Sequence[TokenLogprob]) -> str | None:
+    """Token logprobs as compact JSON for the messages.logprobs column (None for no tokens).
+
+    One array per token: `[token, logprob, alt, alt_logprob, alt, alt_logprob, ...]`, the top alternatives
+    flattened in order; an alternative that is the chosen token itself (the usual first one) is a bare `null`.
+    Floats keep full precision (percentages read back exactly as shown live); -inf is written as -Infinity.
+    """
+    if not tokens:
+        return None
+    rows: list[list[Any]] = []
+    for lp in tokens:
+        row: list[Any] = [lp.token, lp.logprob]
+        for token, logprob in lp.top:
+            if token == lp.token and logprob == lp.logprob:
+                row.append(None)
+            else:
+                row += [token, logprob]
+        rows.append(row)
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_logprobs(text: str | None) -> tuple[TokenLogprob, ...]:
+    """The TokenLogprobs `encode_logprobs` wrote (() for None); InputError if the text is not that shape."""
+    if text is None:
+        return ()
+    try:
+        rows = json.loads(text)
+        if not isinstance(rows, list):
+            raise ValueError("not a list")
+        return tuple(_decode_token(row) for row in rows)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise InputError(f"logprobs: unreadable stored value ({exc})") from None
+
+
+def _decode_token(row: list[Any]) -> TokenLogprob:
+    token, logprob = _text(row[0]), _number(row[1])
+    top: list[tuple[str, float]] = []
+    rest = row[2:]
+    i = 0
+    while i < len(rest):
+        if rest[i] is None:
+            top.append((token, logprob))
+            i += 1
+        else:
+            top.append((_text(rest[i]), _number(rest[i + 1])))
+            i += 2
+    return TokenLogprob(token, logprob, tuple(top))
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"token {value!r} is not a string")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"logprob {value!r} is not a number")
+    return float(value)
 
 
 def conversation(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -84,7 +84,7 @@ async def record_stream(
                 finish = event
                 continue
             if recorder is not None:
-                await recorder.add(event.text, event.index)
+                await recorder.add(event.text, event.index, event.logprobs)
             await on_delta(event)
     except asyncio.CancelledError:
         if recorder is not None:
@@ -239,18 +239,27 @@ class CompletionView(GenerationView):
             await self._restore(store, self.session_id)
 
     async def _restore(self, store: Any, session_id: int) -> None:
-        """Show the session's last prompt and continuation again."""
+        """Show the session's last prompt and continuation again, with its token table when it was saved."""
         try:
             path = await store.path(session_id)
         except GptbenchError as err:
             self._status(one_line(err), error=True)
             return
         prompts = [m for m in path if m.role == "user"]
-        if prompts:
-            self.query_one("#completion-prompt", TextArea).text = prompts[-1].content
-            self._prompt = prompts[-1].content
-            self._text = path[-1].content if path[-1].role == "assistant" else ""
-            self._render_output()
+        if not prompts:
+            return
+        self.query_one("#completion-prompt", TextArea).text = prompts[-1].content
+        reply = path[-1] if path[-1].role == "assistant" else None
+        self._start(prompts[-1].content)
+        self._text = reply.content if reply is not None else ""
+        if reply is not None:
+            try:
+                self._add_tokens(reply.logprobs, 0, len(self._text))
+            except GptbenchError as err:  # a hand-edited row: the text still shows
+                self._status(f"token table not shown: {one_line(err)}", error=True)
+            if self._tokens:
+                self._show_alternatives(0)
+        self._render_output()
 
     # ----------------------------------------------------------------- configuration
 
@@ -382,18 +391,21 @@ class CompletionView(GenerationView):
         self._render_output()
 
     def _append(self, delta: Delta) -> None:
-        table = self.query_one("#completion-tokens", DataTable)
         start = len(self._text)
-        limit = start + len(delta.text)
-        for lp in delta.logprobs:
-            end = min(start + len(lp.token), limit)
-            self._tokens.append((lp, start, end))
-            table.add_row(str(len(self._tokens)), show_token(lp.token), percent(lp.logprob))
-            start = end
+        self._add_tokens(delta.logprobs, start, start + len(delta.text))
         self._text += delta.text
         if self._selected is None and self._tokens:
             self._show_alternatives(0)
         self._render_output()
+
+    def _add_tokens(self, logprobs: Sequence[TokenLogprob], start: int, limit: int) -> None:
+        """Rows for tokens whose text starts at `start` in the continuation (spans clipped to `limit`)."""
+        table = self.query_one("#completion-tokens", DataTable)
+        for lp in logprobs:
+            end = min(start + len(lp.token), limit)
+            self._tokens.append((lp, start, end))
+            table.add_row(str(len(self._tokens)), show_token(lp.token), percent(lp.logprob))
+            start = end
 
     def _render_output(self) -> None:
         text = Text(self._prompt, style="dim")
