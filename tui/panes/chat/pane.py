@@ -398,7 +398,7 @@ class ChatPane(Horizontal):
             try:
                 async for event in stream:
                     if isinstance(event, Delta):
-                        await recorder.add(event.text, event.index)
+                        await recorder.add(event.text, event.index, event.logprobs)
                         usage.add_tokens()
                         if event.index == 0:
                             await view.append(event.text)
