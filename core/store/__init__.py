@@ -19,7 +19,7 @@ Usage from the app (every AsyncStore method is the Store method of the same name
     try:
         async for event in backend.stream_chat(messages, params):
             if isinstance(event, Delta):
-                await recorder.add(event.text, event.index)                 # saved at most once a second
+                await recorder.add(event.text, event.index, event.logprobs) # text saved at most once a second
             else:
                 await recorder.finish(event)                                # complete, usage, timings
     except asyncio.CancelledError:
@@ -29,6 +29,7 @@ Usage from the app (every AsyncStore method is the Store method of the same name
         await recorder.stop(error=str(err))                                 # status "error", one line
 
     await store.path(session.id)                          # active branch, first message to leaf
+    reply.logprobs                                        # its TokenLogprobs as streamed (() if none asked)
     new_user = await store.edit_and_branch(user.id, "Capital of Italy?")    # old branch kept; then begin_replies
     again = await store.regenerate(replies[0].id)         # sibling reply, now active; wrap in a ReplyRecorder
     await store.siblings(replies[0].id)                   # alternatives of one turn (edits, regenerations, n>1)
