@@ -74,6 +74,44 @@ async def test_send_streams_reply_and_saves_it(tmp_path):
         assert pool.made["scripted"].calls[0][-1].content == "What is the capital of France?"
 
 
+async def test_keys_arriving_in_one_burst_send_the_whole_line(tmp_path):
+    """Type-ahead / a fast typist / tmux send-keys: the terminal hands the app the text and Enter in one read.
+    Enter (a priority binding) must not overtake the characters still queued for the prompt."""
+    from textual import events
+
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        app.query_one(PromptArea).focus()
+        await pilot.pause()
+        text = "hello there"
+        for char in text:  # what the driver does with one read of stdin: post every key, wait for none
+            app.post_message(events.Key("space" if char == " " else char, char))
+        app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: not chat.generating and f"Echo: {text}" in screen_text(app))
+        assert [m[-1].content for m in pool.made["scripted"].calls] == [text]
+        assert app.query_one(PromptArea).text == ""
+
+
+async def test_keys_typed_while_the_app_starts_go_to_the_prompt(tmp_path):
+    """`gptbench` ⏎ and typing at once: keys read before the Chat pane is ready are replayed to its prompt (not
+    dropped, not typed into the sessions search box)."""
+    from textual import events
+    from textual.widgets import Input
+
+    app, pool = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        text = "typed early"
+        for char in text:
+            app.post_message(events.Key("space" if char == " " else char, char))
+        app.post_message(events.Key("enter", "\r"))
+        chat = await ready(pilot)
+        await wait_for(pilot, lambda: not chat.generating and f"Echo: {text}" in screen_text(app))
+        assert [m[-1].content for m in pool.made["scripted"].calls] == [text]
+        assert app.query_one("#session-search", Input).value == ""
+        assert app.focused is app.query_one(PromptArea)
+
+
 async def test_escape_cancels_keeps_partial_reply_marked_stopped(tmp_path):
     app, pool = make_app(tmp_path)
     backend = pool.get()

@@ -68,10 +68,9 @@ class Tmux:
         )
 
     def type_line(self, text: str) -> None:
-        """Type text literally, then Enter as its own key press (sent together, they arrive as one paste)."""
-        self.tmux("send-keys", "-l", text)
-        time.sleep(0.3)
-        self.tmux("send-keys", "Enter")
+        """Type text and Enter in one send-keys: the app reads them in one burst, like type-ahead or a fast
+        typist, and must still send the whole line (Enter must not overtake the characters)."""
+        self.tmux("send-keys", text, "Enter")
 
     def pane_pid(self) -> int:
         return int(self.tmux("display-message", "-p", "#{pane_pid}").stdout.strip())

@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from gptbench.core.backends.pool import BackendPool
 from gptbench.core.config import Settings, load_settings
 from gptbench.core.errors import GptbenchError
 from gptbench.themes.palettes import DEFAULT_THEME, THEME_NAMES, THEMES
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -37,6 +39,8 @@ from .state import load_state, save_state
 T = TypeVar("T")
 #: When set, the app writes time.time() of its first `on_ready` to this file (bench/bench_first_frame.py).
 BENCH_READY_ENV = "GPTBENCH_BENCH_READY"
+#: Longest wait for the first pane before keys typed at start-up are let through anyway (seconds).
+TYPEAHEAD_WAIT = 10.0
 
 
 def describe_backend(backend: Backend) -> tuple[str, str]:
@@ -127,6 +131,8 @@ class GptBenchApp(App):
         self._loads: dict[int, Any] = {}
         self._store_lock = asyncio.Lock()
         self._load_text = ""
+        #: Keys read before the first pane is ready (typed while the app starts), replayed to it in order.
+        self._typeahead: list[events.Key] | None = []
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = self._initial_theme()
@@ -176,11 +182,36 @@ class GptBenchApp(App):
                     self.notify(self.store_error, severity="error", timeout=30)
             return self.store
 
+    async def on_event(self, event: events.Event) -> None:
+        """Hold back keys until the first pane can take them (see `_release_typeahead`)."""
+        if self._typeahead is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            self._typeahead.append(event)
+            return
+        await super().on_event(event)
+
+    class TypeaheadReady(events.Event):
+        """The first pane is ready for keys: replay the ones typed while the app was starting."""
+
+    async def on_gpt_bench_app_typeahead_ready(self) -> None:
+        # Runs in the app's own message loop, so every key read before this message is in the list and every
+        # key read after it comes after the replayed ones.
+        keys, self._typeahead = self._typeahead or [], None
+        for key in keys:
+            await super().on_event(events.Key(key.key, key.character))
+
+    async def _release_typeahead(self) -> None:
+        chat = self.chat_pane
+        if chat is not None:  # its prompt has the focus once its session is open
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(chat.started.wait(), TYPEAHEAD_WAIT)
+        self.post_message(self.TypeaheadReady())
+
     async def on_ready(self) -> None:
         """The shell is on screen: now build the first pane, then start loading the model."""
         shown = time.time()
         await self._populate(PANES[0].id)
         self._focus_pane(PANES[0].id)
+        self.run_worker(self._release_typeahead(), group="typeahead")
         self.refresh_status()
         bench = os.environ.get(BENCH_READY_ENV)
         if bench:

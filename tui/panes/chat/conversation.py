@@ -47,6 +47,12 @@ class PromptArea(TextArea):
             self.text = text
 
     def action_submit(self) -> None:
+        # Enter is a priority binding (TextArea would insert a newline), so the app runs it as soon as it reads
+        # the key — before keys typed just ahead of it (type-ahead, a fast typist, tmux send-keys) have reached
+        # this widget's queue. Reading the text from this widget's own queue keeps the keys in order.
+        self.call_later(self._submit)
+
+    def _submit(self) -> None:
         self.post_message(self.Submitted(self.text))
 
     def action_newline(self) -> None:

@@ -127,7 +127,8 @@ class ChatPane(Horizontal):
         return session
 
     async def refresh_sessions(self, query: str = "") -> None:
-        assert self.store is not None
+        if self.store is None:  # not open yet, or unusable (the pane says so)
+            return
         self.sessions = await (self.store.search_sessions(query) if query else self.store.list_sessions())
         current = self.session.id if self.session else None
         await self.query_one(SessionsSidebar).show([(s.id, s.title) for s in self.sessions], current)
