@@ -17,7 +17,7 @@ from .counting import TokenCounter
 from .readers import read_records
 from .records import CHAT, PROMPT_COMPLETION, Record
 from .report import Issue, Report, Stats
-from .split import split_indexes, stratified_split_indexes
+from .split import write_split
 from .stats import fill_training_stats
 from .text import training_lines
 from .writer import output_names, write_jsonl
@@ -101,15 +101,15 @@ def _apply_pc(
     if not applied and not split:
         return _result(report, [source], tokens(range(len(rows))), 0, stop, applied, table)
     if split:
-        if stratify:
-            train, valid = stratified_split_indexes(table.completions, seed)
-        else:
-            train, valid = split_indexes(len(table), seed)
-        names = output_names(source, ["_train", "_valid"], folder)
-        paths = [
-            write_jsonl(names[0], (rows[i] for i in train)),
-            write_jsonl(names[1], (rows[i] for i in valid)),
-        ]
+        paths, train, valid = write_split(
+            source,
+            len(table),
+            lambda positions: (rows[i] for i in positions),
+            labels=table.completions,
+            stratify=stratify,
+            seed=seed,
+            out_dir=folder,
+        )
         return _result(report, paths, tokens(train), len(valid), stop, applied, table)
     (name,) = output_names(source, [""], folder)
     return _result(report, [write_jsonl(name, rows)], tokens(range(len(rows))), 0, stop, applied, table)
@@ -147,12 +147,13 @@ def _apply_chat(
     if not drop and not split:
         return _result(report, [source], kept_tokens, 0, None, applied)
     if split:
-        train, valid = split_indexes(int(kept.sum()), seed)
-        names = output_names(source, ["_train", "_valid"], folder)
-        paths = [
-            write_jsonl(names[0], _chat_rows(source, drop, set(train))),
-            write_jsonl(names[1], _chat_rows(source, drop, set(valid))),
-        ]
+        paths, train, valid = write_split(
+            source,
+            int(kept.sum()),
+            lambda positions: _chat_rows(source, drop, set(positions)),
+            seed=seed,
+            out_dir=folder,
+        )
         return _result(report, paths, kept_tokens[train], len(valid), None, applied)
     (name,) = output_names(source, [""], folder)
     return _result(report, [write_jsonl(name, _chat_rows(source, drop))], kept_tokens, 0, None, applied)
