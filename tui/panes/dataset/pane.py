@@ -3,6 +3,8 @@
 Opening never waits for the whole file: JSONL is shown through a `LineIndex` after its first 256 KB are indexed
 (the rest is indexed in a worker), other formats are read by the engine's `read_records` in a worker and appear
 as they come. Checking, searching, previewing and writing fixes all run in worker threads, cancellable with Esc.
+`s` splits the open file (or the fixed file `a` just wrote) into NAME_train.jsonl / NAME_valid.jsonl after a
+confirmation showing the counts and paths (core `plan_split` / `split_file`, the rule of `data prepare --split`).
 A timer (10 Hz, only while something runs) moves progress into the status line and new rows into the table.
 """
 
@@ -33,9 +35,11 @@ from .histogram import stats_text
 from .path_suggester import PathSuggester
 from .report_view import ReportView
 from .rows import FilteredRows, IndexedRows, LoadedRows
+from .split_dialog import SplitDialog
 
 if TYPE_CHECKING:
     from gptbench.core.datasets import PrepareResult
+    from gptbench.core.datasets.split import SplitPlan, SplitResult
 
 DEFAULT_MODEL = "gpt-4o-mini"
 #: Bytes indexed before the first frame: a few hundred rows of chat data, well under a millisecond.
@@ -96,11 +100,13 @@ class DatasetPane(Vertical, can_focus=True):
         Binding("c", "check", "Check", id="dataset.check"),
         Binding("escape", "cancel", "Cancel/close", show=False, id="dataset.cancel"),
         Binding("slash", "search", "Search", id="dataset.search"),
-        Binding("f", "filter_issues", "Issue rows", id="dataset.filter_issues"),
-        Binding("x", "clear_filter", "All rows", id="dataset.clear_filter"),
+        Binding("f", "filter_issues", "Issues", id="dataset.filter_issues"),
+        # Hidden so the footer keeps room for Split and To Fine-tune at 100 columns; Esc also shows all rows.
+        Binding("x", "clear_filter", "All rows", show=False, id="dataset.clear_filter"),
         Binding("d", "toggle_detail", "Detail", id="dataset.detail"),
         Binding("m", "model", "Model", show=False, id="dataset.model"),
         Binding("a", "apply_fixes", "Apply fixes", id="dataset.apply_fixes"),
+        Binding("s", "split", "Split", id="dataset.split"),
         Binding("t", "hand_off", "To Fine-tune", id="dataset.hand_off"),
         Binding("1", "tab('rows')", "Rows", show=False, id="dataset.tab.rows"),
         Binding("2", "tab('report')", "Report", show=False, id="dataset.tab.report"),
@@ -126,6 +132,7 @@ class DatasetPane(Vertical, can_focus=True):
         self._cancel = threading.Event()  # set to stop this file's background work
         self._check_cancel: threading.Event | None = None
         self._check_progress = 0.0
+        self._split_cancel: threading.Event | None = None  # set while a split is being planned
         self._loading = False
         self._message: Text | None = None
 
@@ -234,6 +241,9 @@ class DatasetPane(Vertical, can_focus=True):
         if self._check_cancel is not None:
             self._check_cancel.set()
             self._check_cancel = None  # its outcome, when it comes, is ignored
+        if self._split_cancel is not None:
+            self._split_cancel.set()
+            self._split_cancel = None
         self.workers.cancel_group(self, "dataset-index")
         self.path = self.source = self.report = self.index = None
         self.prepared = []
@@ -486,6 +496,96 @@ class DatasetPane(Vertical, can_focus=True):
             self._say("nothing to write: the chosen fixes change nothing", "yellow")
         fixes.show_next_steps(result.next_steps)
 
+    # -- train/validation split ----------------------------------------------------------------------------
+    def _split_target(self) -> tuple[Path, str] | None:
+        """The file a split takes: the fixed file `a` just wrote, else the open file; with how to call it."""
+        if len(self.prepared) == 1 and self.prepared[0] != self.path:
+            return self.prepared[0], "the fixed file written by a"
+        if self.path is None:
+            return None
+        return self.path, "the open file"
+
+    def action_split(self) -> None:
+        """Count the examples in a worker, then ask (counts, paths, stratified?) before writing anything."""
+        target = self._split_target()
+        if target is None:
+            self._show_error("Open a file first (Ctrl+O).")
+            return
+        path, which = target
+        if self._check_cancel is not None:
+            self._say("A check is running: split when it ends (Esc stops it).", "yellow")
+            return
+        if self._split_cancel is not None:
+            self._say("Already reading the file for a split (Esc stops it).", "yellow")
+            return
+        if which == "the open file" and self.report is not None:
+            necessary = [f for f in self.report.fixes if f.necessary]
+            if necessary:
+                self._show_error(
+                    f"Cannot split {path.name}: it needs fixing first ({necessary[0].title.lower()}); "
+                    "a writes the fixed file, then s splits it."
+                )
+                return
+        self._split_cancel = threading.Event()
+        self._say(f"reading {path.name} for the split… (Esc stops)", "yellow")
+        self._plan_split(path, which, self._split_cancel)
+
+    @work(thread=True, exclusive=True, group="dataset-split", exit_on_error=False)
+    def _plan_split(self, path: Path, which: str, cancel: threading.Event) -> None:
+        from gptbench.core.datasets.split import plan_split
+
+        try:
+            plan = plan_split(path, cancel=cancel)
+        except BaseException as exc:
+            self.app.call_from_thread(self._split_planned, cancel, which, None, exc)
+            return
+        self.app.call_from_thread(self._split_planned, cancel, which, plan, None)
+
+    def _split_planned(
+        self, cancel: threading.Event, which: str, plan: SplitPlan | None, error: BaseException | None
+    ) -> None:
+        from gptbench.core.datasets.check import CheckCancelled
+
+        if self._split_cancel is not cancel or cancel.is_set() or isinstance(error, CheckCancelled):
+            return  # cancelled, or the file was closed meanwhile
+        self._split_cancel = None
+        if plan is None:
+            self._show_error(f"Cannot split: {_error_text(error or RuntimeError('no plan'))}")
+            return
+        self._say(f"split {plan.path.name}? (Enter splits, Esc cancels)", "dim")
+
+        def answered(stratify: bool | None) -> None:
+            if stratify is None:
+                self._say("split cancelled: nothing written", "yellow")
+                self.table.focus()
+                return
+            self._say(f"writing the split of {plan.path.name}…", "yellow")
+            self._write_split(plan.path, stratify)
+
+        self.app.push_screen(SplitDialog(plan, which), answered)
+
+    @work(thread=True, exclusive=True, group="dataset-split", exit_on_error=False)
+    def _write_split(self, path: Path, stratify: bool) -> None:
+        from gptbench.core.datasets.split import split_file
+
+        try:
+            result = split_file(path, stratify=stratify)
+        except BaseException as exc:
+            self.app.call_from_thread(self._show_error, f"Could not split: {_error_text(exc)}")
+            return
+        self.app.call_from_thread(self._split_written, path, result)
+
+    def _split_written(self, path: Path, result: SplitResult) -> None:
+        train, valid = result.paths
+        how = "stratified split" if result.stratified else "split"
+        message = (
+            f"{how} {path.name} (unchanged): train {result.n_train:,} → {train}  "
+            f"valid {result.n_valid:,} → {valid}"
+        )
+        self._say(message, "green")
+        self.query_one(FixesView).set_result(message, "green")
+        self.table.focus()
+
     def action_hand_off(self) -> None:
         target = self.prepared[0] if self.prepared else None
         if target is None and self.report is not None and not self.report.blocking and self.path is not None:
@@ -536,6 +636,10 @@ class DatasetPane(Vertical, can_focus=True):
         if self._check_cancel is not None:
             self._check_cancel.set()
             self._say("stopping the check…", "yellow")
+        elif self._split_cancel is not None:
+            self._split_cancel.set()
+            self._split_cancel = None
+            self._say("split cancelled: nothing written", "yellow")
         elif self.has_class("-detail"):
             self.remove_class("-detail")
             self.table.focus()
