@@ -11,6 +11,7 @@ from gptbench.core.datasets.split import split_indexes, stratified_split_indexes
 from gptbench.tui.panes.dataset import DatasetPane
 from scripted import screen as screen_text
 from test_dataset_pane import PaneApp, check, wait_for
+from textual import events
 from textual.app import ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Footer
@@ -225,3 +226,21 @@ async def test_a_chat_file_splits_like_prepare(tmp_path: Path) -> None:
     assert [lines(tmp_path / "chat_train.jsonl"), lines(tmp_path / "chat_valid.jsonl")] == [
         lines(p) for p in cli.paths
     ]
+
+
+async def test_escape_stops_reading_a_big_file_for_the_split(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("prompt,completion\n" + "".join(f"question {n} ->, answer {n}\n" for n in range(100_000)))
+    app = PaneApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one(DatasetPane).open_path(path)
+        await wait_for(
+            pilot, lambda: "100,000 rows" in screen_text(app) and "(reading" not in screen_text(app)
+        )
+        # Both keys queued at once, as a typing user sends them (Pilot.press would wait for the app to be idle).
+        for key, char in (("s", "s"), ("escape", None)):
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: "split cancelled: nothing written" in screen_text(app))
+        await pilot.pause(0.3)  # the reading thread stops at its next cancel check; no dialog comes
+        assert "Enter splits" not in screen_text(app)
+    assert listing(tmp_path) == ["many.csv"]
