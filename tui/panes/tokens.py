@@ -4,16 +4,19 @@ ids, context use and cost for a model, and the model's most likely next tokens.
 Counting runs in a worker thread, one at a time: while it runs, further keystrokes only mark the text dirty and
 the worker goes again with the latest text, so typing never waits. Only the pieces of text an edit touched are
 re-encoded (core.tokens.live), which keeps a 50,000-token text within a few milliseconds per keystroke.
-The pane reads `app.settings` and `app.backend` when the app has them and works without them.
+The pane reads `app.settings`, `app.backend` and `app.chat_pane` when the app has them and works without them;
+ctrl+o copies the Chat pane's current conversation in as a JSON message list (read from the store, never changed).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
-from gptbench.core.errors import GptbenchError
+from gptbench.core.errors import GptbenchError, InputError
 from gptbench.core.prices import price_for
+from gptbench.core.store import conversation
 from gptbench.core.tokens import (
     chat_json_tokens,
     context_window,
@@ -21,7 +24,9 @@ from gptbench.core.tokens import (
     next_token_distribution,
     tokenizer_of_backend,
 )
+from gptbench.core.tokens.chat import RULES
 from gptbench.core.tokens.live import LiveCounter, Snapshot
+from gptbench.core.tokens.models import model_spec
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -30,6 +35,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..errors import one_line
 from ..widgets.token_area import TokenArea
 from ..widgets.token_bar import ContextBar
 
@@ -54,7 +60,7 @@ def _short(model: str) -> str:
 
 
 class TokensPane(Vertical):
-    """Editor with live token counts; ctrl+t ids, ctrl+n next tokens, ctrl+l model."""
+    """Editor with live token counts; ctrl+t ids, ctrl+n next tokens, ctrl+l model, ctrl+o the current chat."""
 
     DEFAULT_CSS = """
     TokensPane { height: 1fr; }
@@ -73,6 +79,9 @@ class TokensPane(Vertical):
     TokensPane ContextBar { padding: 0 1; }
     TokensPane #tokens-ids { height: 4; padding: 0 1; display: none; border-top: solid $panel; }
     TokensPane #tokens-ids.-shown { display: block; }
+    TokensPane #tokens-note { display: none; color: $text-muted; }
+    TokensPane #tokens-note.-shown { display: block; }
+    TokensPane #tokens-note.-warning { color: $warning; }
     TokensPane .-error { color: $error; }
     """
 
@@ -80,6 +89,7 @@ class TokensPane(Vertical):
         Binding("ctrl+t", "toggle_ids", "Ids", id="tokens.toggle_ids"),
         Binding("ctrl+n", "next_token", "Next token", id="tokens.next_token"),
         Binding("ctrl+l", "focus_model", "Model", id="tokens.model"),
+        Binding("ctrl+o", "from_chat", "From chat", id="tokens.from_chat"),
         Binding("escape", "close_next", "Close", id="tokens.close_next", show=False),
     ]
 
@@ -100,6 +110,8 @@ class TokensPane(Vertical):
         self._extras_version = -1
         self._extras_timer: Any = None
         self._next_tokens: list[str] = []
+        #: The editor version the one-line note (#tokens-note) was written for; the next edit hides it.
+        self._note_version = -1
 
     # ---- layout ---------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,6 +131,7 @@ class TokensPane(Vertical):
             with Vertical(id="tokens-next"):
                 yield Static("next token", id="tokens-next-title", markup=False)
                 yield OptionList(id="tokens-next-list")
+        yield Static("", id="tokens-note", classes="tokens-line", markup=False)
         yield Static("counting…", id="tokens-counts", classes="tokens-line", markup=False)
         yield Static("", id="tokens-ratios", classes="tokens-line", markup=False)
         yield ContextBar(id="tokens-bar")
@@ -210,6 +223,7 @@ class TokensPane(Vertical):
             self._counter.set_tokenizers(tokenizers)  # safe: counts run one at a time and read the list once
         self._last_cost = float("inf")  # a new tokenizer encodes the whole text: in the worker
         self._stale = True
+        self._extras_version = -1  # the chat-format and local counts were for the previous model
         self._recount()
 
     def _show_error(self, message: str) -> None:
@@ -220,6 +234,8 @@ class TokensPane(Vertical):
     # ---- live counting ----------------------------------------------------------------------------------
     @on(TokenArea.Changed, "#tokens-editor")
     def _text_changed(self) -> None:
+        if self._note_version != self.editor.version:
+            self.query_one("#tokens-note", Static).remove_class("-shown")
         self._recount()
 
     def _recount(self) -> None:
@@ -377,6 +393,55 @@ class TokensPane(Vertical):
 
     def action_focus_model(self) -> None:
         self.query_one("#tokens-model", Input).focus()
+
+    def action_from_chat(self) -> None:
+        """Put the Chat pane's current conversation into the editor as a JSON message list (in a worker)."""
+        self.run_worker(self._from_chat(), exclusive=True, group="tokens-from-chat")
+
+    async def _from_chat(self) -> None:
+        chat = getattr(self.app, "chat_pane", None)
+        session, store = getattr(chat, "session", None), getattr(chat, "store", None)
+        if session is None or store is None:
+            self._note("no chat session is open: nothing to count", "-warning")
+            return
+        try:  # from the store, as the next request would read it; nothing is written
+            session = await store.get_session(session.id)
+            messages = conversation(session, await store.path(session.id))
+        except Exception as exc:  # noqa: BLE001 - a store failure is one line, never a traceback
+            self._note(f"chat session: {one_line(exc)}", "-error")
+            return
+        if not messages:
+            self._note("the chat session is empty: nothing to count", "-warning")
+            return
+        model = self._chat_model(session)
+        if model is not None and model != self.model:
+            self.query_one("#tokens-model", Input).value = model  # re-picks the tokenizers
+        text = json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2)
+        editor = self.editor
+        editor.replace(text, (0, 0), editor.document.end)  # an edit: ctrl+z brings the previous text back
+        editor.move_cursor((0, 0))
+        editor.focus()
+        self._note(f"from chat {session.title!r}: {len(messages)} messages, counted for {self.model}")
+
+    def _note(self, text: str, kind: str = "") -> None:
+        """One line above the counts (not a toast: a toast would cover the counts it is about)."""
+        note = self.query_one("#tokens-note", Static)
+        note.update(text)
+        note.set_classes(f"tokens-line -shown {kind}".strip())
+        self._note_version = self.editor.version
+
+    def _chat_model(self, session: Any) -> str | None:
+        """The model the Tokens pane should count the session for: the session's own when it can count it
+        ("local" when its local model is loaded), else None (keep the model chosen here)."""
+        if session.backend == "local":
+            return "local" if self._local() is not None else None
+        model = session.model or getattr(self._backend(), "model", None)
+        if not model:
+            return None
+        try:
+            return model if model_spec(model).family in RULES else None
+        except InputError:  # e.g. a model of an OpenAI-compatible server the counter does not know
+            return None
 
     def action_close_next(self) -> None:
         self.query_one("#tokens-next").remove_class("-shown")
