@@ -106,6 +106,24 @@ async def test_an_openai_session_is_counted_for_its_own_model_and_a_model_change
         await wait_for(pilot, lambda: f"chat format: {old} tokens for 2 messages" in screen_text(app))
 
 
+async def test_the_command_palette_counts_the_current_chat_from_any_pane() -> None:
+    app = make_app(Settings(model="scripted"))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await ask(pilot, chat, "Count me.")
+        await pilot.press("ctrl+p")  # from the Chat pane: the Tokens pane is not built yet
+        await wait_for(pilot, lambda: app.screen.query("CommandInput"))
+        await pilot.press(*"Tokens: count the current chat")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(app.query(TokensPane)) and app.active_pane == "tokens")
+        pane = app.query_one(TokensPane)
+        await wait_for(pilot, lambda: pane.editor.text.startswith("["))
+        assert json.loads(pane.editor.text) == turn("Count me.")
+        tokens = count_chat_tokens(turn("Count me."), "gpt-4o-mini")
+        await wait_for(pilot, lambda: f"chat format: {tokens} tokens for 2 messages" in screen_text(app))
+
+
 async def test_an_empty_chat_session_gives_a_notice_and_leaves_the_editor() -> None:
     app = make_app(Settings(model="scripted"))
     async with app.run_test(size=SIZE) as pilot:

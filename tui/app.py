@@ -91,6 +91,11 @@ class WorkbenchCommands(Provider):
                 partial(app.action_show_pane, spec.id),
                 f"show the {spec.title} pane ({keys})",
             )
+        yield (
+            "Tokens: count the current chat",
+            app.action_tokens_from_chat,
+            "chat-format tokens, context window and cost of the open chat (F3, then ctrl+o)",
+        )
         for name in app.theme_names():
             yield f"Theme: {name}", partial(setattr, app, "theme", name), "switch theme (remembered)"
         chat = app.chat_pane
@@ -245,6 +250,14 @@ class GptBenchApp(App):
         await self._populate(pane_id)  # focus needs the pane mounted, not just scheduled
         self.call_after_refresh(self._focus_pane, pane_id)
         self.refresh_status()
+
+    async def action_tokens_from_chat(self) -> None:
+        """Palette: show the Tokens pane and count the open chat there (it is built on first show)."""
+        from .panes.tokens import TokensPane
+
+        await self.action_show_pane("tokens")
+        for pane in self.query(TokensPane):  # none when the pane could not be built (it says why)
+            pane.action_from_chat()
 
     def _populate(self, pane_id: str) -> Any:
         """Build a pane the first time it is shown (its imports happen then, not before the first frame)."""
