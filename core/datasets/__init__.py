@@ -25,6 +25,10 @@ Public API (stable names; the Dataset pane and `gptbench data` use only these):
   [the source] and nothing is written. Chat splits ignore `stratify` (no labels).
   Distribution keys: chat — messages_per_example, tokens_per_example, assistant_tokens_per_example;
   prompt/completion — prompt_tokens, completion_tokens, tokens_per_example.
+- `gptbench.core.datasets.split`: `plan_split(path, *, out_dir=None, tag="", cancel=None) -> SplitPlan` (counts,
+  classification, free output names; writes nothing), `split_file(path, *, stratify=False, seed=42, out_dir=None,
+  tag="") -> SplitResult` (a file that needs no fixing, rows as they are) and `write_split(...)`, the one
+  split-and-write `apply_fixes(split=True)` and the Dataset pane share.
 - `preview_fix(path, report, fix_id, limit=20) -> list[(row, before, after)]` (`after` is {} for a dropped row).
 - `unfixable_errors(report) -> list[Issue]` — errors no fix removes (`apply_fixes` refuses while there are any).
 - `gptbench.core.datasets.text.format_report(report) -> str` — the CLI's plain-text report.
