@@ -8,7 +8,6 @@ GPTBENCH_CACHE_DIR (tests use this to stay out of the user's home).
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +103,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     path = path or config_path()
     data: dict[str, Any] = {}
     if path.exists():
+        import tomllib  # only when there is a file: it is on the way to the app's first frame
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

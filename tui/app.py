@@ -16,11 +16,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gptbench import themes
-from gptbench.core.backends.base import Backend
-from gptbench.core.backends.pool import BackendPool
 from gptbench.core.config import Settings, load_settings
 from gptbench.core.errors import GptbenchError
 from gptbench.themes.palettes import DEFAULT_THEME, THEME_NAMES, THEMES
@@ -35,6 +33,10 @@ from textual.widgets import ContentSwitcher, Footer, Static
 from .errors import one_line
 from .panes.registry import PANES
 from .state import load_state, save_state
+
+if TYPE_CHECKING:  # the pool and the backends are imported after the first frame
+    from gptbench.core.backends.base import Backend
+    from gptbench.core.backends.pool import BackendPool
 
 T = TypeVar("T")
 #: When set, the app writes time.time() of its first `on_ready` to this file (bench/bench_first_frame.py).
@@ -128,7 +130,7 @@ class GptBenchApp(App):
     ) -> None:
         super().__init__()
         self.settings = settings if settings is not None else load_settings()
-        self.pool = pool if pool is not None else BackendPool(self.settings)
+        self._pool = pool
         #: The chat store (gptbench.core.store); opened in on_mount when not given. None if it cannot be used.
         self.store = store
         #: Why the store could not be opened (shown by the Chat pane), else None.
@@ -142,6 +144,19 @@ class GptBenchApp(App):
             self.register_theme(theme)
         self.theme = self._initial_theme()
         self.set_keymap(self.settings.keymap)
+
+    @property
+    def pool(self) -> BackendPool:
+        """The backends (made on first use, after the first frame: nothing before it needs one)."""
+        if self._pool is None:
+            from gptbench.core.backends.pool import BackendPool
+
+            self._pool = BackendPool(self.settings)
+        return self._pool
+
+    @pool.setter
+    def pool(self, pool: BackendPool) -> None:
+        self._pool = pool
 
     # ---- themes -------------------------------------------------------------------------------------
     def _initial_theme(self) -> str:
@@ -163,8 +178,7 @@ class GptBenchApp(App):
         yield StatusLine(id="status")
         yield PaneBar(id="pane-bar")
         with ContentSwitcher(id="panes", initial=PANES[0].id):
-            for spec in PANES:
-                yield Vertical(id=spec.id, classes="pane")
+            yield Vertical(id=PANES[0].id, classes="pane")  # the others' slots are made on first show
         yield Footer()
 
     def on_mount(self) -> None:
@@ -245,9 +259,9 @@ class GptBenchApp(App):
         return self.query_one("#panes", ContentSwitcher).current or PANES[0].id
 
     async def action_show_pane(self, pane_id: str) -> None:
+        await self._populate(pane_id)  # focus needs the pane mounted, not just scheduled
         self.query_one("#panes", ContentSwitcher).current = pane_id
         self.query_one(PaneBar).show(pane_id)
-        await self._populate(pane_id)  # focus needs the pane mounted, not just scheduled
         self.call_after_refresh(self._focus_pane, pane_id)
         self.refresh_status()
 
@@ -259,13 +273,19 @@ class GptBenchApp(App):
         for pane in self.query(TokensPane):  # none when the pane could not be built (it says why)
             pane.action_from_chat()
 
-    def _populate(self, pane_id: str) -> Any:
+    async def _populate(self, pane_id: str) -> None:
         """Build a pane the first time it is shown (its imports happen then, not before the first frame)."""
-        pane = self.query_one(f"#{pane_id}", Vertical)
+        switcher = self.query_one("#panes", ContentSwitcher)
+        slots = switcher.query_children(f"#{pane_id}")
+        if slots:
+            pane = slots.first(Vertical)
+        else:
+            pane = Vertical(id=pane_id, classes="pane")
+            pane.display = False  # until the switcher shows it
+            await switcher.mount(pane)
         if not pane.children:
             spec = next(s for s in PANES if s.id == pane_id)
-            return pane.mount(spec.factory())
-        return pane.mount()
+            await pane.mount(spec.factory())
 
     def _focus_pane(self, pane_id: str) -> None:
         pane = self.query_one(f"#{pane_id}", Vertical)
@@ -356,6 +376,7 @@ class GptBenchApp(App):
         self.exit()
 
     async def on_unmount(self) -> None:
-        await self.pool.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
         if self.store is not None:
             await self.store.close()
