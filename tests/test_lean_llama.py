@@ -153,6 +153,8 @@ def test_unsupported_folders_say_why(tmp_path: Path) -> None:
     qwen = {**base, "model_type": "qwen2", "sliding_window": 32768, "use_sliding_window": False}
     assert unsupported(folder("qwen", qwen)) is None
     assert "gelu" in unsupported(folder("gelu", {**base, "hidden_act": "gelu"}))
+    gptq = {**base, "quantization_config": {"quant_method": "gptq", "bits": 4}}
+    assert "quantized" in unsupported(folder("gptq", gptq))
     assert "safetensors" in unsupported(folder("bin", base, weights=False))
     assert "config.json" in unsupported(tmp_path / "nowhere")
 

@@ -38,6 +38,8 @@ def unsupported(folder: Path) -> str | None:
         return f"rope type {rope['rope_type']!r}"
     if rope.get("partial_rotary_factor", 1.0) != 1.0:
         return "partial rotary embeddings"
+    if config.get("quantization_config"):
+        return "quantized weights"
     if config.get("mlp_bias"):
         return "mlp_bias"
     if config.get("sliding_window") and config.get("use_sliding_window", True):
