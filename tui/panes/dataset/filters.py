@@ -11,9 +11,10 @@ import threading
 from gptbench.core.datasets.report import SEVERITIES, Issue, Report
 
 from .rows import IndexedRows, LoadedRows
+from .spill import SpilledRows
 
 
-def issue_positions(source: IndexedRows | LoadedRows, issues: list[Issue]) -> list[int]:
+def issue_positions(source: IndexedRows | SpilledRows | LoadedRows, issues: list[Issue]) -> list[int]:
     """Table positions of the rows named by `issues` (rows not in the table, e.g. not yet indexed, are left out)."""
     rows = sorted({row for issue in issues for row in issue.rows})
     positions = (source.position_of(row) for row in rows)
@@ -21,11 +22,13 @@ def issue_positions(source: IndexedRows | LoadedRows, issues: list[Issue]) -> li
 
 
 def search_positions(
-    source: IndexedRows | LoadedRows, needle: str, cancel: threading.Event | None = None
+    source: IndexedRows | SpilledRows | LoadedRows, needle: str, cancel: threading.Event | None = None
 ) -> list[int]:
     """Positions whose raw text contains `needle` (ASCII case-insensitive); JSONL is scanned in C over the mmap."""
     if not needle:
         return list(range(len(source)))
+    if isinstance(source, SpilledRows):  # CSV, Parquet…: scanned over their spill file
+        return source.search(needle, cancel)
     if isinstance(source, IndexedRows):
         found = set(source.index.find_lines(needle.encode("utf-8"), cancel=cancel))
         escaped = json.dumps(needle)[

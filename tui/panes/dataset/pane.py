@@ -2,7 +2,9 @@
 
 Opening never waits for the whole file: JSONL is shown through a `LineIndex` after its first 256 KB are indexed
 (the rest is indexed in a worker), other formats are read by the engine's `read_records` in a worker and appear
-as they come. Checking, searching, previewing and writing fixes all run in worker threads, cancellable with Esc.
+as they come, spilled as JSON lines into a scratch file in the cache dir (`SpilledRows`) so that memory stays
+bounded whatever the size; the spill file is deleted when another file is opened or the pane goes away.
+Checking, searching, previewing and writing fixes all run in worker threads, cancellable with Esc.
 `s` splits the open file (or the fixed file `a` just wrote) into NAME_train.jsonl / NAME_valid.jsonl after a
 confirmation showing the counts and paths (core `plan_split` / `split_file`, the rule of `data prepare --split`).
 A timer (10 Hz, only while something runs) moves progress into the status line and new rows into the table.
@@ -35,6 +37,7 @@ from .histogram import stats_text
 from .path_suggester import PathSuggester
 from .report_view import ReportView
 from .rows import FilteredRows, IndexedRows, LoadedRows
+from .spill import SpilledRows, SpillError
 from .split_dialog import SplitDialog
 
 if TYPE_CHECKING:
@@ -124,7 +127,7 @@ class DatasetPane(Vertical, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.path: Path | None = None
-        self.source: IndexedRows | LoadedRows | None = None
+        self.source: IndexedRows | SpilledRows | LoadedRows | None = None
         self.report: Report | None = None
         self.prepared: list[Path] = []
         self.filter_label = ""
@@ -214,6 +217,7 @@ class DatasetPane(Vertical, can_focus=True):
             return False
         self.path = path
         self._cancel = threading.Event()
+        message = None
         if self.index is not None:
             self.index.step(FIRST_SCREEN_BYTES)
             self.source = IndexedRows(self.index)
@@ -221,12 +225,16 @@ class DatasetPane(Vertical, can_focus=True):
             if not self.index.done:
                 self.call_after_refresh(self._build_index, self.index, self._cancel)
         else:
-            self.source = LoadedRows()
+            try:
+                self.source = SpilledRows(path.name)
+            except OSError as exc:  # no writable cache dir: hold the rows in memory (big files cost RAM)
+                self.source = LoadedRows()
+                message = Text(f"rows held in memory: cannot spill to the cache dir ({exc.strerror or exc})")
             self._loading = True
             self._load_records(path, self.source, self._cancel)
         empty = f"{path.name} is empty." if path.stat().st_size == 0 else "Reading…"
         self.table.set_source(self.source, empty_text=empty)
-        self._message = None
+        self._message = message
         self._reset_views()
         focused = self.screen.focused
         if focused is None or self in focused.ancestors_with_self:  # never steal focus from another pane
@@ -245,10 +253,16 @@ class DatasetPane(Vertical, can_focus=True):
             self._split_cancel.set()
             self._split_cancel = None
         self.workers.cancel_group(self, "dataset-index")
+        if isinstance(self.source, SpilledRows):
+            self.source.close()  # deletes the spill file; the reading worker stops at its next record
         self.path = self.source = self.report = self.index = None
+        self._loading = False
         self.prepared = []
         self.filter_label = ""
         self.remove_class("-detail")
+
+    def on_unmount(self) -> None:
+        self._close()
 
     def _reset_views(self) -> None:
         """Forget the previous file's report, fixes and statistics."""
@@ -261,16 +275,23 @@ class DatasetPane(Vertical, can_focus=True):
         index.build(cancel=cancel)
 
     @work(thread=True, exclusive=True, group="dataset-index", exit_on_error=False)
-    def _load_records(self, path: Path, rows: LoadedRows, cancel: threading.Event) -> None:
+    def _load_records(self, path: Path, rows: SpilledRows | LoadedRows, cancel: threading.Event) -> None:
         from gptbench.core.datasets.readers import read_records
 
         try:
+            if isinstance(rows, SpilledRows):
+                try:
+                    rows.fill(read_records(path), cancel)
+                except SpillError as exc:  # a full disk: what was read stays on screen
+                    raise GptbenchError(f"{path.name}: stopped after {len(rows):,} rows: {exc}") from None
+                return
             for record in read_records(path):
                 if cancel.is_set():
                     return
                 rows.add(record)
         finally:
-            self._loading = False
+            if not cancel.is_set():
+                self._loading = False
 
     @on(Input.Submitted, "#dataset-path")
     def _path_submitted(self, event: Input.Submitted) -> None:
@@ -430,12 +451,16 @@ class DatasetPane(Vertical, can_focus=True):
             self._search(self.source, needle, self._cancel)
 
     @work(thread=True, exclusive=True, group="dataset-search", exit_on_error=False)
-    def _search(self, source: IndexedRows | LoadedRows, needle: str, cancel: threading.Event) -> None:
+    def _search(
+        self, source: IndexedRows | SpilledRows | LoadedRows, needle: str, cancel: threading.Event
+    ) -> None:
         positions = search_positions(source, needle, cancel)
         if not cancel.is_set() and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._search_done, source, positions, needle)
 
-    def _search_done(self, source: IndexedRows | LoadedRows, positions: list[int], needle: str) -> None:
+    def _search_done(
+        self, source: IndexedRows | SpilledRows | LoadedRows, positions: list[int], needle: str
+    ) -> None:
         if source is self.source:
             self._message = None
             self._filter(positions, f"rows containing {needle!r}")
@@ -456,7 +481,7 @@ class DatasetPane(Vertical, can_focus=True):
 
     def _show_detail(self) -> None:
         source = self.table.source
-        if not isinstance(source, IndexedRows | LoadedRows | FilteredRows) or not len(source):
+        if not isinstance(source, IndexedRows | SpilledRows | LoadedRows | FilteredRows) or not len(source):
             return
         record = source.record(self.table.cursor, full=True)
         issues = self.report.issues_for_row(record.line) if self.report else []

@@ -1,8 +1,9 @@
 """Where the Dataset pane's rows come from, and how one record is drawn on one line.
 
 `IndexedRows` reads JSONL through a `LineIndex`, so opening a million-line file parses only the rows on screen.
-`LoadedRows` holds the records of the other formats (CSV, XLSX, Parquet, JSON arrays…), read by the engine's
-`read_records` in a worker. `FilteredRows` is a view of chosen positions of either. All three are `RowSource`s
+The other formats (CSV, XLSX, Parquet, JSON arrays…), read by the engine's `read_records` in a worker, are
+spilled to a scratch JSONL file and read back the same way (`SpilledRows` in spill.py); `LoadedRows`, which holds
+their records in memory, is the fallback when the cache dir cannot be written. `FilteredRows` is a view of chosen positions of either. All three are `RowSource`s
 for the VirtualTable; "position" is the index in the table, "row" the source line/row number a user sees.
 """
 
@@ -168,7 +169,7 @@ class LoadedRows(_Rows):
 class FilteredRows:
     """Chosen positions of a base source (an issue's rows, search hits), in order."""
 
-    def __init__(self, base: IndexedRows | LoadedRows, positions: list[int]) -> None:
+    def __init__(self, base: _Rows, positions: list[int]) -> None:
         self.base = base
         self.positions = positions
 
