@@ -12,6 +12,8 @@ A timer (10 Hz, only while something runs) moves progress into the status line a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -231,7 +233,7 @@ class DatasetPane(Vertical, can_focus=True):
                 self.source = LoadedRows()
                 message = Text(f"rows held in memory: cannot spill to the cache dir ({exc.strerror or exc})")
             self._loading = True
-            self._load_records(path, self.source, self._cancel)
+            self._load_records(path, self.source, self._cancel, asyncio.get_running_loop())
         empty = f"{path.name} is empty." if path.stat().st_size == 0 else "Reading…"
         self.table.set_source(self.source, empty_text=empty)
         self._message = message
@@ -275,13 +277,23 @@ class DatasetPane(Vertical, can_focus=True):
         index.build(cancel=cancel)
 
     @work(thread=True, exclusive=True, group="dataset-index", exit_on_error=False)
-    def _load_records(self, path: Path, rows: SpilledRows | LoadedRows, cancel: threading.Event) -> None:
+    def _load_records(
+        self,
+        path: Path,
+        rows: SpilledRows | LoadedRows,
+        cancel: threading.Event,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         from gptbench.core.datasets.readers import read_records
+
+        def draw_first_rows() -> None:  # without waiting for the 10 Hz ticker
+            with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+                loop.call_soon_threadsafe(self._tick_for, rows)
 
         try:
             if isinstance(rows, SpilledRows):
                 try:
-                    rows.fill(read_records(path), cancel)
+                    rows.fill(read_records(path), cancel, draw_first_rows)
                 except SpillError as exc:  # a full disk: what was read stays on screen
                     raise GptbenchError(f"{path.name}: stopped after {len(rows):,} rows: {exc}") from None
                 return
@@ -299,6 +311,11 @@ class DatasetPane(Vertical, can_focus=True):
             self.table.focus()
 
     # -- status --------------------------------------------------------------------------------------------
+    def _tick_for(self, rows: SpilledRows | LoadedRows) -> None:
+        """A tick asked for by a worker, if its rows are still the ones shown."""
+        if self.is_mounted and self.source is rows:
+            self._tick()
+
     def _tick(self) -> None:
         """Bring background progress on screen; pause when nothing runs."""
         self.table.refresh_count()

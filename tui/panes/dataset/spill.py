@@ -20,7 +20,7 @@ import threading
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from gptbench.core.datasets.records import Record
@@ -31,6 +31,8 @@ from .rows import DETAIL_PARSE_LIMIT, PREVIEW_PARSE_LIMIT, _Rows
 #: New rows reach the table at least this often while a file is read (seconds), and in batches at most this big.
 FLUSH_SECONDS = 0.03
 FLUSH_ROWS = 4096
+#: The first batch is made visible as soon as it fills a tall screen, so the first rows do not wait for a flush.
+FIRST_ROWS = 100
 
 # One encoder for every record (json.dumps with options builds a new one per call). default=str: Parquet cells can
 # be dates, decimals or bytes; the table shows their text either way.
@@ -106,8 +108,16 @@ class SpilledRows(_Rows):
         self._sorted = True
 
     # -- writing (one worker thread) ----------------------------------------------------------------------
-    def fill(self, records: Iterable[Record], cancel: threading.Event) -> bool:
-        """Spill `records`, making them visible in batches; False if `cancel` stopped it or the file was closed."""
+    def fill(
+        self,
+        records: Iterable[Record],
+        cancel: threading.Event,
+        on_first_rows: Callable[[], object] | None = None,
+    ) -> bool:
+        """Spill `records`, making them visible in batches; False if `cancel` stopped it or the file was closed.
+
+        `on_first_rows` is called (in this thread) once the first rows are visible, e.g. to draw them at once.
+        """
         chunk: list[bytes] = []
         bounds, lines, bad = array("q"), array("q"), array("b")
         end = self._bounds[-1]
@@ -117,6 +127,8 @@ class SpilledRows(_Rows):
             for record in records:
                 if cancel.is_set() or self._fd is None:
                     return False
+                if not bounds and not self._lines:  # the clock starts at the first record, not at the open
+                    flushed = time.monotonic()
                 data, flag = _encode(record)
                 chunk.append(data)
                 end += len(data) + 1
@@ -126,8 +138,15 @@ class SpilledRows(_Rows):
                 if record.line < last_line:
                     self._sorted = False
                 last_line = record.line
-                if len(chunk) >= FLUSH_ROWS or time.monotonic() - flushed >= FLUSH_SECONDS:
+                if (
+                    len(chunk) >= FLUSH_ROWS
+                    or time.monotonic() - flushed >= FLUSH_SECONDS
+                    or (on_first_rows is not None and len(chunk) >= FIRST_ROWS)
+                ):
                     self._publish(chunk, bounds, lines, bad)
+                    if on_first_rows is not None:
+                        on_first_rows()
+                        on_first_rows = None
                     chunk, bounds, lines, bad = [], array("q"), array("q"), array("b")
                     flushed = time.monotonic()
             if cancel.is_set() or self._fd is None:
